@@ -115,6 +115,22 @@ public sealed class CompiledPolicyTests
         Assert.Equal("everything-else", DecideTcp(policy, "2001:db8::1", "10.0.0.1", 80).RuleName);
     }
 
+    [Fact]
+    public void Edges_of_the_ipv4_space_are_matched_exactly()
+    {
+        var policy = PolicyCompiler.Compile(PolicyOf(
+            Rule("top", Cell("255.255.255.255")),
+            Rule("bottom", Cell("0.0.0.0")),
+            Rule("everything", Cell("::/0"), action: RuleAction.Drop)));
+
+        Assert.Equal("top", DecideTcp(policy, "255.255.255.255", "10.0.0.1", 80).RuleName);
+        Assert.Equal("everything", DecideTcp(policy, "255.255.255.254", "10.0.0.1", 80).RuleName);
+        Assert.Equal("bottom", DecideTcp(policy, "0.0.0.0", "10.0.0.1", 80).RuleName);
+        Assert.Equal("everything", DecideTcp(policy, "0.0.0.1", "10.0.0.1", 80).RuleName);
+        Assert.Equal("everything", DecideTcp(policy, "::fffe:ffff:ffff", "10.0.0.1", 80).RuleName);
+        Assert.Equal("everything", DecideTcp(policy, "::1:0:0:0", "10.0.0.1", 80).RuleName);
+    }
+
     [Theory]
     [InlineData((ushort)1023, false)]
     [InlineData((ushort)1024, true)]
@@ -234,11 +250,25 @@ public sealed class CompiledPolicyTests
             [("lan", ["10.0.0.0/8", "2001:db8::/32"])],
             Rule("web", Cell("lan"), service: Services(Tcp(80), Tcp(443))),
             Rule("ping", service: Services(Icmp(8)))));
+
+        // The runtime itself (tiered JIT, on-stack replacement) may allocate a few bytes on the
+        // thread now and then; a per-decision allocation would show on every one of the runs.
         var v4 = A("10.1.2.3");
         var v6 = A("2001:db8::7");
-        policy.Decide(v4, v6, IpProtocol.Tcp, 80, 0);
+        var fewest = long.MaxValue;
+        for (var run = 0; run < 5; run++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var hits = DecideMany(policy, v4, v6);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.NotEqual(0, hits);
+        }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(0, fewest);
+    }
+
+    private static int DecideMany(CompiledPolicy policy, NetAddress v4, NetAddress v6)
+    {
         var hits = 0;
         for (var i = 0; i < 10_000; i++)
         {
@@ -246,9 +276,6 @@ public sealed class CompiledPolicyTests
             hits += policy.Decide(v6, v4, IpProtocol.Icmp, 0, (byte)i).RuleIndex;
             hits += policy.Decide(v6, v4, (IpProtocol)47, 0, 0).RuleIndex;
         }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(0, allocated);
-        Assert.NotEqual(0, hits);
+        return hits;
     }
 }
