@@ -88,7 +88,8 @@ public sealed class HoconReader
         }
         else
         {
-            root = HoconValue.NewObject(_origin, _line, Column);
+            // A braceless root spans the whole file: it starts at its first character, comments included.
+            root = HoconValue.NewObject(_origin, 1, 1);
             ParseFields(root, closing: null);
         }
         return root;
