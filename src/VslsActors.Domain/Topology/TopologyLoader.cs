@@ -30,7 +30,7 @@ public static class TopologyLoader
         return new Builder(origin).Build(root);
     }
 
-    /// <summary>Keys a VS may have; also the vocabulary for "did you mean" suggestions.</summary>
+    // The keys each object may have; also the vocabulary for "did you mean" suggestions.
     private static readonly string[] s_rootKeys = ["vsls"];
     private static readonly string[] s_vslsKeys = ["members", "distribution", "all-on-member", "failback", "defaults", "virtual-systems"];
     private static readonly string[] s_defaultsKeys = ["weight", "max-connections", "sync-delay", "timeouts"];
@@ -267,7 +267,7 @@ public static class TopologyLoader
             {
                 if (!item.TryGetString(out var s))
                     throw Fail(item, label, "subnets", $"expected a CIDR but found {item.Describe()}");
-                if (!IpPrefix.TryParse(s, out var prefix, out var error))
+                if (!TryParsePrefix(s, out var prefix, out var error))
                     throw Fail(item, label, "subnets", error);
                 // Equal prefixes in two VSs would make classification ambiguous; nested prefixes
                 // of different lengths are fine (the longest match wins).
@@ -549,7 +549,7 @@ public static class TopologyLoader
             // such, not as an unknown group); a word is a group name.
             if (s.Length > 0 && (char.IsAsciiDigit(s[0]) || s.Contains(':') || s.Contains('/')))
             {
-                if (!IpPrefix.TryParse(s, out var prefix, out var error))
+                if (!TryParsePrefix(s, out var prefix, out var error))
                     throw Fail(item, label, field, error);
                 return new AddressItem.Prefix(prefix);
             }
@@ -736,6 +736,23 @@ public static class TopologyLoader
                 error = $"'{text}' is not a service ({ServiceSyntax})";
                 return false;
         }
+    }
+
+    /// <summary>
+    /// <see cref="IpPrefix.TryParse"/>, but refusing the classic shorthand forms <c>10.1</c> or <c>10</c>,
+    /// which the platform parser reads as 10.0.0.1 and 0.0.0.10: in a firewall file they are typos.
+    /// </summary>
+    private static bool TryParsePrefix(string text, out IpPrefix prefix, out string error)
+    {
+        var slash = text.IndexOf('/');
+        var address = slash < 0 ? text : text[..slash];
+        if (!address.Contains(':') && address.Count(c => c == '.') != 3)
+        {
+            prefix = default;
+            error = $"'{text}' is not an address or CIDR (an IPv4 address has four parts, e.g. 10.1.0.0)";
+            return false;
+        }
+        return IpPrefix.TryParse(text, out prefix, out error);
     }
 
     private static bool TryPort(string text, out ushort port) =>

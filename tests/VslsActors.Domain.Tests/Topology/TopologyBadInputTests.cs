@@ -68,6 +68,9 @@ public sealed class TopologyBadInputTests : IDisposable
     [InlineData("subnets = [\"2001:db8::/129\"]", "subnets: '2001:db8::/129' is not a CIDR (prefix length must be 0-128)")]
     [InlineData("policy { rules = [ { source = 10.0.0.300, action = accept } ] }",
         "policy.rules[1].source: '10.0.0.300' is not an address or CIDR ('10.0.0.300' is not an IPv4 or IPv6 address)")]
+    [InlineData("subnets = [10.2/16]", "subnets: '10.2/16' is not an address or CIDR (an IPv4 address has four parts, e.g. 10.1.0.0)")]
+    [InlineData("policy { rules = [ { destination = 10, action = accept } ] }",
+        "policy.rules[1].destination: '10' is not an address or CIDR (an IPv4 address has four parts, e.g. 10.1.0.0)")]
     [InlineData("policy { groups { g = [10.2.0.0/8] } }", "policy.groups.g: '10.2.0.0/8' is not a CIDR (host bits are set; did you mean 10.0.0.0/8?)")]
     public void A_malformed_cidr_is_refused_with_what_is_wrong(string body, string fieldAndProblem)
     {
