@@ -17,9 +17,10 @@ using VslsActors.Domain.Topology;
 /// list as written; <c>equal</c> uses <see cref="Distribution.Equal"/> and <c>all-on</c>
 /// <see cref="Distribution.AllOn"/>, both over all configured members, so a member dying never
 /// reshuffles the VSs that were not on it.</para>
-/// <para><b>Effective list</b> of a VS = its priority list (a name listed twice counts once)
-/// followed by the configured members it leaves out, in configured order. Those last-resort
-/// Backups mean a VS always has somewhere to run while any member is left.</para>
+/// <para><b>Effective list</b> of a VS = its priority list (a name listed twice counts once; a
+/// name the topology does not configure is skipped) followed by the configured members it
+/// leaves out, in configured order. Those last-resort Backups mean a VS always has somewhere to
+/// run while any member is left.</para>
 /// <para><b>Ranking</b>: the Up members of the effective list in list order, then its Draining
 /// members in list order; Down members (and members missing from the states) never appear.
 /// So a Draining member hosts a VS only when no Up member is left, and is Standby only when
@@ -56,20 +57,18 @@ public static class PlacementCalculator
         for (var i = 0; i < n; i++)
             configuredState[i] = members.TryGetValue(configured[i], out var s) ? s : MemberState.Down;
 
-        var maxList = n;
-        foreach (var l in lists)
-            maxList = Math.Max(maxList, l.Members.Length + n);
-        var eff = new MemberName[maxList];
-        var effState = new MemberState[maxList];
-        var ranked = new MemberName[maxList];
-        var rankedState = new MemberState[maxList];
+        // An effective list holds each configured member once: n entries at most.
+        var eff = new MemberName[n];
+        var effState = new MemberState[n];
+        var ranked = new MemberName[n];
+        var rankedState = new MemberState[n];
         var configuredUsed = new bool[n];
         var activeUp = topology.Vsls.Failback == FailbackMode.ActiveUp && current is not null;
 
         var result = new VsPlacement[lists.Length];
         for (var v = 0; v < lists.Length; v++)
         {
-            var count = Effective(lists[v].Members.AsSpan(), configured, configuredState, members, configuredUsed, eff, effState);
+            var count = Effective(lists[v].Members.AsSpan(), configured, configuredState, configuredUsed, eff, effState);
 
             var r = 0;
             for (var i = 0; i < count; i++)
@@ -141,22 +140,19 @@ public static class PlacementCalculator
         for (var v = 0; v < lists.Length; v++)
         {
             var written = lists[v].Members.AsSpan();
-            var eff = new MemberName[written.Length + n];
-            var effState = new MemberState[written.Length + n];
-            var count = Effective(written, configured, upAll, EmptyStates, configuredUsed, eff, effState);
+            var eff = new MemberName[n];
+            var effState = new MemberState[n];
+            var count = Effective(written, configured, upAll, configuredUsed, eff, effState);
             result[v] = lists[v] with { Members = ImmutableCollectionsMarshal.AsImmutableArray(eff.AsSpan(0, count).ToArray()) };
         }
         return ImmutableCollectionsMarshal.AsImmutableArray(result);
     }
-
-    private static readonly IReadOnlyDictionary<MemberName, MemberState> EmptyStates = new Dictionary<MemberName, MemberState>();
 
     /// <summary>Writes the effective list and each entry's state into the buffers; returns its length.</summary>
     private static int Effective(
         ReadOnlySpan<MemberName> written,
         ReadOnlySpan<MemberName> configured,
         MemberState[] configuredState,
-        IReadOnlyDictionary<MemberName, MemberState> states,
         bool[] configuredUsed,
         MemberName[] eff,
         MemberState[] effState)
@@ -176,20 +172,14 @@ public static class PlacementCalculator
             }
             if (duplicate)
                 continue;
+            // A name the topology does not configure is a typo the topology loader reports;
+            // placement never puts a VS on a member outside the configured cluster.
             var c = configured.IndexOf(m);
-            MemberState state;
-            if (c >= 0)
-            {
-                configuredUsed[c] = true;
-                state = configuredState[c];
-            }
-            else
-            {
-                // A listed member the topology does not configure: it may still be in the cluster.
-                state = states.TryGetValue(m, out var s) ? s : MemberState.Down;
-            }
+            if (c < 0)
+                continue;
+            configuredUsed[c] = true;
             eff[count] = m;
-            effState[count++] = state;
+            effState[count++] = configuredState[c];
         }
         for (var c = 0; c < configured.Length; c++)
         {

@@ -43,6 +43,17 @@ public sealed class PlacementCalculatorTests
     }
 
     [Fact]
+    public void A_name_the_topology_does_not_configure_is_never_given_a_vs_even_when_reported_up()
+    {
+        var topology = Topology(Members(2), [Vs(1, 10, new MemberName("member-9"), M(2))]);
+        var states = new Dictionary<MemberName, MemberState> { [new MemberName("member-9")] = Up, [M(1)] = Up, [M(2)] = Up };
+        var p = PlacementCalculator.Compute(topology, states, null).Find(new VsId(1))!;
+        Assert.Equal(M(2), p.Active);
+        Assert.Equal(M(1), p.Standby);
+        Assert.Empty(p.Backups);
+    }
+
+    [Fact]
     public void A_member_missing_from_the_states_is_treated_as_down()
     {
         var topology = Topology(Members(3), [Vs(1, 10, M(1), M(2), M(3))]);

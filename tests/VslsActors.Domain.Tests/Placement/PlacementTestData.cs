@@ -55,7 +55,7 @@ internal static class PlacementTestData
 
     /// <summary>
     /// The effective priority list written independently of the implementation: written list
-    /// without repeats, then the configured members it leaves out; generated lists as produced.
+    /// without repeats or unconfigured names, then the configured members it leaves out; generated lists as produced.
     /// </summary>
     public static MemberName[] ExpectedEffectiveList(Topology topology, VsId vs)
     {
@@ -68,7 +68,7 @@ internal static class PlacementTestData
             _ => Distribution.AllOn(topology.Members, topology.VirtualSystems.Select(v => (v.Id, v.Weight)).ToList(), topology.Vsls.AllOnMember!.Value)
                 .Single(p => p.Vs == vs).Members,
         };
-        var distinct = written.Distinct().ToList();
+        var distinct = written.Distinct().Where(m => topology.Members.Contains(m)).ToList();
         return [.. distinct, .. topology.Members.Where(m => !distinct.Contains(m))];
     }
 
