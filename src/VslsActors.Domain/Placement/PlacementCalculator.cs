@@ -161,21 +161,11 @@ public static class PlacementCalculator
         var count = 0;
         foreach (var m in written)
         {
-            var duplicate = false;
-            for (var i = 0; i < count; i++)
-            {
-                if (eff[i] == m)
-                {
-                    duplicate = true;
-                    break;
-                }
-            }
-            if (duplicate)
-                continue;
             // A name the topology does not configure is a typo the topology loader reports;
-            // placement never puts a VS on a member outside the configured cluster.
-            var c = configured.IndexOf(m);
-            if (c < 0)
+            // placement never puts a VS on a member outside the configured cluster. A name
+            // already taken is a repeat and counts once.
+            var c = IndexOf(configured, m);
+            if (c < 0 || configuredUsed[c])
                 continue;
             configuredUsed[c] = true;
             eff[count] = m;
@@ -190,6 +180,22 @@ public static class PlacementCalculator
             }
         }
         return count;
+    }
+
+    /// <summary>
+    /// Linear search with a plain ordinal string compare: with at most 13 members this beats
+    /// hashing, and the names in generated lists are the configured instances, so the
+    /// reference check inside <see cref="string.Equals(string, string)"/> usually answers at once.
+    /// </summary>
+    private static int IndexOf(ReadOnlySpan<MemberName> configured, MemberName m)
+    {
+        var name = m.Value;
+        for (var i = 0; i < configured.Length; i++)
+        {
+            if (string.Equals(configured[i].Value, name))
+                return i;
+        }
+        return -1;
     }
 
     /// <summary>
