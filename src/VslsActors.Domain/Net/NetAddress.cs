@@ -67,16 +67,45 @@ public readonly record struct NetAddress : IComparable<NetAddress>
         return new IPAddress(b);
     }
 
-    /// <summary>Parses dotted IPv4 or IPv6 text.</summary>
+    /// <summary>
+    /// Parses IPv4 dotted-quad or IPv6 text. Strict on purpose: <see cref="IPAddress.TryParse(string?, out IPAddress?)"/>
+    /// also reads shorthand such as <c>10.1</c> (as 10.0.0.1) and <c>10</c> (as 0.0.0.10), which in a
+    /// policy is a typo far more often than an intent; zone ids (<c>%eth0</c>) mean nothing here either.
+    /// </summary>
     public static bool TryParse(string? text, out NetAddress address)
     {
-        if (text is not null && IPAddress.TryParse(text, out var ip) && !text.Contains('%'))
+        if (text is not null && !text.Contains('%') && (text.Contains(':') || IsDottedQuad(text)) && IPAddress.TryParse(text, out var ip))
         {
             address = From(ip);
             return true;
         }
         address = default;
         return false;
+    }
+
+    private static bool IsDottedQuad(string text)
+    {
+        var parts = 0;
+        var digits = 0;
+        foreach (var c in text)
+        {
+            if (c == '.')
+            {
+                if (digits == 0)
+                    return false;
+                parts++;
+                digits = 0;
+            }
+            else if (char.IsAsciiDigit(c) && digits < 3)
+            {
+                digits++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return parts == 3 && digits > 0;
     }
 
     /// <summary>Parses dotted IPv4 or IPv6 text; throws <see cref="FormatException"/> otherwise.</summary>

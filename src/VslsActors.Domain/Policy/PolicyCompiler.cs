@@ -7,8 +7,9 @@ namespace VslsActors.Domain.Policy;
 /// <summary>
 /// Checks a <see cref="PolicyDefinition"/> and compiles it into a <see cref="CompiledPolicy"/>.
 /// Every problem is a <see cref="ConfigException"/> naming the origin, the virtual system and
-/// the field (<c>rules[3] (allow-web).destination</c>, <c>groups.dmz</c>); rules are numbered
-/// from 0, as array paths are in HOCON.
+/// the field (<c>policy.rules[3] (allow-web).destination</c>, <c>policy.groups.dmz</c>) with
+/// the same paths the topology loader uses; rules are numbered from 1, as SmartConsole numbers
+/// them, so an operator finds "rule 3" where the message says so.
 /// </summary>
 public static class PolicyCompiler
 {
@@ -42,14 +43,14 @@ public static class PolicyCompiler
         var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < rules.Length; i++)
         {
-            var rule = rules[i] ?? throw context.Fail($"rules[{i}]", "missing rule");
+            var rule = rules[i] ?? throw context.Fail($"policy.rules[{i + 1}]", "missing rule");
             if (string.IsNullOrWhiteSpace(rule.Name))
-                throw context.Fail($"rules[{i}]", "empty rule name");
-            var field = $"rules[{i}] ({rule.Name})";
+                throw context.Fail($"policy.rules[{i + 1}]", "empty rule name");
+            var field = $"policy.rules[{i + 1}] ({rule.Name})";
             if (string.Equals(rule.Name, PolicyDecision.ImplicitCleanupName, StringComparison.OrdinalIgnoreCase))
                 throw context.Fail($"{field}.name", $"'{PolicyDecision.ImplicitCleanupName}' is reserved for the implicit cleanup rule");
             if (!names.TryAdd(rule.Name, i))
-                throw context.Fail($"{field}.name", $"duplicate rule name (rules[{names[rule.Name]}] has it too)");
+                throw context.Fail($"{field}.name", $"duplicate rule name (policy.rules[{names[rule.Name] + 1}] has it too)");
             if (!Enum.IsDefined(rule.Action))
                 throw context.Fail($"{field}.action", $"unknown action {(int)rule.Action} (accept, drop or reject)");
             if (!Enum.IsDefined(rule.Track))
@@ -220,7 +221,7 @@ public static class PolicyCompiler
         private IntervalSet Resolve(string? name, string? referencedFrom)
         {
             if (name is null || !groups.TryGetValue(name, out var items))
-                throw context.Fail(referencedFrom ?? "groups", $"undefined group '{name}' ({Known()})");
+                throw context.Fail(referencedFrom ?? "policy.groups", $"undefined group '{name}' ({Known()})");
             // The dictionary's own key (not the spelling used by the reference) names the group in errors.
             name = groups.TryGetKey(name, out var key) ? key : name;
             if (_resolved.TryGetValue(name, out var done))
@@ -229,10 +230,10 @@ public static class PolicyCompiler
             if (at >= 0)
             {
                 var cycle = string.Join(" -> ", _path.GetRange(at, _path.Count - at)) + " -> " + name;
-                throw context.Fail($"groups.{_path[^1]}", $"group cycle {cycle}");
+                throw context.Fail($"policy.groups.{_path[^1]}", $"group cycle {cycle}");
             }
             _path.Add(name);
-            var field = $"groups.{name}";
+            var field = $"policy.groups.{name}";
             var parts = new List<IntervalSet>();
             if (!items.IsDefault)
             {

@@ -188,8 +188,26 @@ public static class TopologyLoader
             var syncDelay = Get(v, "sync-delay") is { } s ? SyncDelay(s, label, "sync-delay") : defaults.SyncDelay;
             var timeouts = Get(v, "timeouts") is { } t ? Timeouts(t, defaults.Timeouts, label, "timeouts") : defaults.Timeouts;
             var policy = Get(v, "policy") is { } p ? ParsePolicy(p, label) : PolicyDefinition.Empty;
+            CheckPolicyCompiles(policy, Get(v, "policy") ?? v, label);
 
             return new VirtualSystemConfig(id, name, weight, priority, policy, timeouts, maxConnections, syncDelay, vlans, subnets);
+        }
+
+        /// <summary>
+        /// Compiles the policy once at load time, so that whatever the compiler refuses (and
+        /// the parser above did not already catch) fails the load with the file, the line of
+        /// the policy, the VS and the field, instead of failing later on a member.
+        /// </summary>
+        private void CheckPolicyCompiles(PolicyDefinition policy, HoconValue at, string label)
+        {
+            try
+            {
+                PolicyCompiler.Compile(policy, origin, label);
+            }
+            catch (ConfigException e)
+            {
+                throw Fail(at, label, e.Field, e.Problem);
+            }
         }
 
         private static string ProvisionalLabel(HoconValue v, string positional)
