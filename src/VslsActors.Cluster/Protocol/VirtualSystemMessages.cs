@@ -1,0 +1,85 @@
+using VslsActors.Domain;
+using VslsActors.Domain.Flows;
+
+namespace VslsActors.Cluster.Protocol;
+
+/// <summary>Commands a virtual system accepts (through the <c>virtual-system</c> shard region).</summary>
+public static class VirtualSystemCommands
+{
+    /// <summary>
+    /// A batch of packets for one VS. The VS decides every packet and replies
+    /// <see cref="VirtualSystemReplies.PacketVerdicts"/> once the deltas the batch caused are
+    /// journaled (a reply means "durable", never "probably durable").
+    /// </summary>
+    public sealed record ProcessPackets(VsId VsId, TimedPacket[] Packets) : IVirtualSystemCommand;
+
+    /// <summary>
+    /// Makes sure the VS runs (sent periodically for every configured VS, so that a VS starts on
+    /// its Active member without waiting for traffic, and again right after a failover).
+    /// Replied with <see cref="VirtualSystemReplies.Started"/>.
+    /// </summary>
+    public sealed record EnsureStarted(VsId VsId) : IVirtualSystemCommand;
+}
+
+/// <summary>Queries a virtual system answers.</summary>
+public static class VirtualSystemQueries
+{
+    /// <summary>Counters and size of the VS; replied with <see cref="VirtualSystemReplies.Status"/>.</summary>
+    public sealed record GetStatus(VsId VsId) : IVirtualSystemQuery;
+
+    /// <summary>Up to <see cref="Limit"/> connections of the table; replied with <see cref="VirtualSystemReplies.Connections"/>.</summary>
+    public sealed record ListConnections(VsId VsId, int Limit) : IVirtualSystemQuery;
+}
+
+/// <summary>Replies of a virtual system. Never typed as commands.</summary>
+public static class VirtualSystemReplies
+{
+    /// <summary>The verdicts for one <see cref="VirtualSystemCommands.ProcessPackets"/> batch.</summary>
+    public sealed record PacketVerdicts(VsId VsId, string Member, VerdictCounts Counts) : IVslsMessage;
+
+    /// <summary>The VS runs on <see cref="Member"/> (its incarnation started at <see cref="StartedAtTicks"/>).</summary>
+    public sealed record Started(VsId VsId, string Member, long StartedAtTicks) : IVslsMessage;
+
+    /// <summary>A VS's size and totals since its incarnation started on <see cref="Member"/>.</summary>
+    public sealed record Status(
+        VsId VsId,
+        string Member,
+        int Connections,
+        int LiveConnectionActors,
+        VerdictCounts Totals,
+        long DeltasJournaled,
+        long CheckpointsWritten,
+        int RecoveredConnections,
+        long JournalFailures) : IVslsMessage;
+
+    /// <summary>Part of a VS's connection table.</summary>
+    public sealed record Connections(VsId VsId, ConnectionRecord[] Items, int Total) : IVslsMessage;
+}
+
+/// <summary>
+/// Per-kind packet verdict counts. <see cref="UnknownVs"/> is counted by whoever classifies
+/// packets to VSs (ingress), never by a VS.
+/// </summary>
+public sealed record VerdictCounts(
+    long Accepted,
+    long PolicyDropped,
+    long Rejected,
+    long OutOfState,
+    long OverLimit,
+    long UnknownVs = 0)
+{
+    /// <summary>All zero.</summary>
+    public static VerdictCounts Zero { get; } = new(0, 0, 0, 0, 0);
+
+    /// <summary>Every packet counted.</summary>
+    public long Total => Accepted + PolicyDropped + Rejected + OutOfState + OverLimit + UnknownVs;
+
+    /// <summary>Sum of two counts.</summary>
+    public VerdictCounts Add(VerdictCounts other) => new(
+        Accepted + other.Accepted,
+        PolicyDropped + other.PolicyDropped,
+        Rejected + other.Rejected,
+        OutOfState + other.OutOfState,
+        OverLimit + other.OverLimit,
+        UnknownVs + other.UnknownVs);
+}
