@@ -32,7 +32,8 @@ internal static class CliRun
         using var p = Process.Start(info)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // Generous: the demo end-to-end run (cluster formation, traffic, failover, graceful stop) goes through here too.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(180));
         await p.WaitForExitAsync(cts.Token);
         return new Result(p.ExitCode, await stdout, await stderr);
     }

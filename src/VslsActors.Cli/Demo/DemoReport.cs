@@ -10,7 +10,8 @@ namespace VslsActors.Cli.Demo;
 /// <param name="ActiveVirtualSystemsBefore">VSs Active on it just before the kill (or at the end without failover).</param>
 /// <param name="ActiveVirtualSystemsAfter">VSs Active on it at the end.</param>
 /// <param name="PacketsAnswered">Packets whose verdicts it returned.</param>
-public sealed record MemberReport(string Name, int Port, bool Killed, int ActiveVirtualSystemsBefore, int ActiveVirtualSystemsAfter, long PacketsAnswered);
+/// <param name="ExitCode">Its exit code after the demo stopped it with SIGTERM (0 = it left the cluster gracefully); null for the killed member or one that did not exit in time.</param>
+public sealed record MemberReport(string Name, int Port, bool Killed, int ActiveVirtualSystemsBefore, int ActiveVirtualSystemsAfter, long PacketsAnswered, int? ExitCode = null);
 
 /// <summary>One virtual system in the demo report.</summary>
 /// <param name="Id">VS id.</param>

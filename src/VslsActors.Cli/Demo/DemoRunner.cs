@@ -131,13 +131,39 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                     },
                     logging => logging.AddProvider(loggerProvider),
                     akka => akka.AddStartup((_, _) => joined = true));
-                await driver.StartAsync(stop.Token).ConfigureAwait(false);
+                string? driverProblem = null;
+                try
+                {
+                    await driver.StartAsync(stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    driverProblem = NodePreflight.OneLine(e);
+                }
                 if (!joined)
-                    throw new DemoException($"the demo driver could not start its cluster node (log: {Path.Combine(temp, "demo-driver.log")})");
+                {
+                    // A member that failed says why more precisely than the driver does: give it a moment.
+                    await Task.Delay(TimeSpan.FromSeconds(2), stop.Token).ConfigureAwait(false);
+                    ThrowIfAMemberExited("start-up");
+                    throw new DemoException($"the demo driver could not start its cluster node: {driverProblem ?? "see its log"} (log: {Path.Combine(temp, "demo-driver.log")})");
+                }
                 var region = await driver.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>(stop.Token).ConfigureAwait(false);
 
                 await WaitForVirtualSystemsAsync(region, topology, temp, stop.Token).ConfigureAwait(false);
                 report = await DriveAsync(region, topology, names, ports, stop.Token).ConfigureAwait(false);
+
+                // Stop everything before reporting, so the report can say whether every member left gracefully.
+                _view.Event(_clock.Elapsed, "stopping: the driver leaves, the members get SIGTERM");
+                await ShutdownAsync(driver).ConfigureAwait(false);
+                driver = null;
+                report = report with
+                {
+                    Members = report.Members.Select(m =>
+                    {
+                        var process = _members.First(p => p.Name == m.Name);
+                        return m with { ExitCode = process.Killed || !process.HasExited ? null : process.ExitCode };
+                    }).ToList(),
+                };
             }).ConfigureAwait(false);
 
             if (report is null)
@@ -163,6 +189,8 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         finally
         {
             await ShutdownAsync(driver).ConfigureAwait(false);
+            foreach (var m in _members)
+                m.Dispose();
             if (succeeded)
             {
                 TryDelete(temp);
@@ -181,11 +209,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         while (waiting.Count > 0)
         {
             ct.ThrowIfCancellationRequested();
-            foreach (var m in _members)
-            {
-                if (m.HasExited)
-                    throw new DemoException($"member {m.Name} exited with code {m.ExitCode} during start-up: {m.FirstError ?? "no error output"} (log: {m.LogPath})");
-            }
+            ThrowIfAMemberExited("start-up");
             if (_clock.Elapsed > deadline)
                 throw new DemoException($"virtual systems {string.Join(", ", waiting.Order())} did not start within {StartupTimeout.TotalSeconds:0} s (logs in {temp})");
             var asks = waiting.Select(async vs =>
@@ -195,7 +219,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                     var started = await region.Ask<VirtualSystemReplies.Started>(new VirtualSystemCommands.EnsureStarted(vs), TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
                     return (vs, started.Member);
                 }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
+                catch (Exception) when (!ct.IsCancellationRequested) // timeout, or a VS failing during a failover: try again / count it
                 {
                     return (vs, (string?)null);
                 }
@@ -212,6 +236,15 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         }
         _view.Event(_clock.Elapsed, $"all {topology.VirtualSystems.Length} virtual systems are Active: " +
             string.Join(", ", _tally.ActiveCounts().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value}")));
+    }
+
+    private void ThrowIfAMemberExited(string phase)
+    {
+        foreach (var m in _members)
+        {
+            if (m.HasExited && !m.Killed)
+                throw new DemoException($"member {m.Name} exited with code {m.ExitCode} during {phase}: {m.FirstError ?? "no error output"} (log: {m.LogPath})");
+        }
     }
 
     private sealed class Lane
@@ -380,7 +413,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 if (v.Counts.OutOfState > 0)
                     Interlocked.Increment(ref lost);
             }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception) when (!ct.IsCancellationRequested) // timeout, or a VS failing during a failover: try again / count it
             {
                 Interlocked.Increment(ref unanswered);
             }
@@ -401,7 +434,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             {
                 return await region.Ask<VirtualSystemReplies.Status>(new VirtualSystemQueries.GetStatus(vs.Id), TimeSpan.FromMilliseconds(900)).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            catch (Exception) // no answer this second: the next poll will tell
             {
                 return null;
             }
@@ -476,10 +509,11 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     {
         var members = new Table().Border(TableBorder.Rounded).Title("members")
             .AddColumn("member").AddColumn("port").AddColumn("killed").AddColumn(new TableColumn("VSs before").RightAligned())
-            .AddColumn(new TableColumn("VSs after").RightAligned()).AddColumn(new TableColumn("packets answered").RightAligned());
+            .AddColumn(new TableColumn("VSs after").RightAligned()).AddColumn(new TableColumn("packets answered").RightAligned()).AddColumn("exit");
         foreach (var m in r.Members)
             members.AddRow(m.Name, m.Port.ToString(CultureInfo.InvariantCulture), m.Killed ? "yes" : "", m.ActiveVirtualSystemsBefore.ToString(CultureInfo.InvariantCulture),
-                m.ActiveVirtualSystemsAfter.ToString(CultureInfo.InvariantCulture), m.PacketsAnswered.ToString("N0", CultureInfo.InvariantCulture));
+                m.ActiveVirtualSystemsAfter.ToString(CultureInfo.InvariantCulture), m.PacketsAnswered.ToString("N0", CultureInfo.InvariantCulture),
+                m.Killed ? "SIGKILL" : m.ExitCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "?");
         console.Write(members);
 
         var vss = new Table().Border(TableBorder.Rounded).Title("virtual systems")
@@ -520,16 +554,23 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
                 await driver.StopAsync(cts.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or AggregateException or InvalidOperationException)
+            catch (Exception)
             {
-                // The driver's leave is best effort: the members are stopped next either way.
+                // The driver's leave is best effort (and a host that failed to start cannot be stopped
+                // cleanly): the members are stopped next either way.
             }
-            driver.Dispose();
+            try
+            {
+                driver.Dispose();
+            }
+            catch (Exception)
+            {
+                // same: best effort
+            }
         }
         // Graceful: each member leaves and hands its VSs over; in parallel so the demo ends in seconds.
+        // Idempotent: a member that has exited is left alone; disposal happens once, at the very end.
         await Task.WhenAll(_members.Select(m => m.TerminateAsync(TimeSpan.FromSeconds(30)))).ConfigureAwait(false);
-        foreach (var m in _members)
-            m.Dispose();
     }
 
     private static void TryDelete(string directory)
