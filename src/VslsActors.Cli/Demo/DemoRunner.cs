@@ -56,7 +56,10 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     /// <summary>Pending packets per VS above which its flows are paused in the generator.</summary>
     internal const int PendingCapPerVs = 16_384;
 
-    /// <summary>Time allowed between a batch and its journaled verdict, used as the sync margin too.</summary>
+    /// <summary>
+    /// Margin before a connection counts as synced, on top of its VS's watermark (everything generated
+    /// before it has been answered, i.e. journaled): covers the VS's delayed-sync check running on a timer.
+    /// </summary>
     internal static readonly TimeSpan SyncMargin = TimeSpan.FromSeconds(1);
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(3);
@@ -67,7 +70,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     private readonly object _laneGate = new();
     private readonly Stopwatch _clock = new();
     private readonly List<MemberProcess> _members = [];
-    private IDemoView _view = null!;
+    private IDemoView _view = new PlainDemoView(error);
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -247,14 +250,37 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         }
     }
 
+    /// <summary>
+    /// One VS's send queue. An ask counts against <see cref="MaxInFlightPerVs"/> only while it is
+    /// younger than <see cref="StaleAsk"/>: asks stranded on a killed member must not hold the VS's
+    /// traffic back until they time out, or the measured failover gap would be the ask timeout.
+    /// </summary>
     private sealed class Lane
     {
         public readonly List<TimedPacket> Pending = [];
-        public int InFlight;
+        public readonly List<(TimeSpan SentAt, long FirstTimestamp)> InFlight = [];
+
+        public int Active(TimeSpan now) => InFlight.Count(f => now - f.SentAt < StaleAsk);
+
+        /// <summary>Every packet generated before this (UTC ticks) has been answered or given up on.</summary>
+        public long Watermark(long now)
+        {
+            var w = now;
+            if (Pending.Count > 0)
+                w = Math.Min(w, Pending[0].Timestamp);
+            foreach (var f in InFlight)
+                w = Math.Min(w, f.FirstTimestamp);
+            return w;
+        }
     }
 
-    private async Task<DemoReport> DriveAsync(IActorRef region, Topology topology, string[] names, int[] ports, CancellationToken ct)
+    private static readonly TimeSpan StaleAsk = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The traffic phase on its own (internal for tests with a stand-in region).</summary>
+    internal async Task<DemoReport> DriveAsync(IActorRef region, Topology topology, string[] names, int[] ports, CancellationToken ct)
     {
+        if (!_clock.IsRunning)
+            _clock.Start();
         var generator = new TrafficGenerator(topology, new TrafficOptions { Seed = options.Seed, Connections = options.Connections });
         var lanes = topology.VirtualSystems.ToDictionary(v => v.Id, _ => new Lane());
         var traffic = Stopwatch.StartNew();
@@ -275,12 +301,16 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         void Send(VsId vs, Lane lane)
         {
             // Caller holds _laneGate.
-            while (lane.InFlight < MaxInFlightPerVs && lane.Pending.Count > 0)
+            var now = Now();
+            var active = lane.Active(now);
+            while (active < MaxInFlightPerVs && lane.Pending.Count > 0)
             {
                 var n = Math.Min(MaxPacketsPerAsk, lane.Pending.Count);
                 var packets = lane.Pending.GetRange(0, n).ToArray();
                 lane.Pending.RemoveRange(0, n);
-                lane.InFlight++;
+                var entry = (now, packets[0].Timestamp);
+                lane.InFlight.Add(entry);
+                active++;
                 _tally.Sent(n);
                 _ = region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(vs, packets), AskTimeout)
                     .ContinueWith(t =>
@@ -290,7 +320,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                         else
                             _tally.Unanswered(n);
                         lock (_laneGate)
-                            lane.InFlight--;
+                            lane.InFlight.Remove(entry);
                     }, TaskScheduler.Default);
             }
         }
@@ -342,7 +372,16 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                     .OrderByDescending(m => m.Name == names[0] ? -1 : order.IndexOf(m.Name))
                     .FirstOrDefault() ?? _members[^1];
                 victimVss = _tally.MarkKill(victim.Name, now);
-                probes = generator.SyncedProbes(DateTime.UtcNow.Ticks, SyncMargin, victimVss);
+                // Synced as of each VS's watermark: packets still queued or unanswered may not have
+                // reached the VS, so a flow counts only if its handshake was answered (journaled).
+                var probeList = new List<FlowProbe>();
+                var utcNow = DateTime.UtcNow.Ticks;
+                lock (_laneGate)
+                {
+                    foreach (var vs in victimVss)
+                        probeList.AddRange(generator.SyncedProbes(lanes[vs].Watermark(utcNow), SyncMargin, new HashSet<VsId> { vs }));
+                }
+                probes = probeList;
                 victim.Kill();
                 _view.Event(now, $"killed {victim.Name} (SIGKILL) — it was Active for VSs {string.Join(", ", victimVss.Order())}; {probes.Count} synced connections to check");
             }
@@ -379,7 +418,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             {
                 bool drained;
                 lock (_laneGate)
-                    drained = lanes.Values.All(l => l.InFlight == 0 && l.Pending.Count == 0);
+                    drained = lanes.Values.All(l => l.InFlight.Count == 0 && l.Pending.Count == 0);
                 var probesDone = options.NoFailover || (probing?.IsCompleted ?? false);
                 if ((drained && probesDone) || now > options.Duration + RecoveryTimeout + TimeSpan.FromSeconds(10))
                     break;
@@ -448,12 +487,14 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         var seconds = Math.Max(0.001, (now - lastAt).TotalSeconds);
         lastAt = now;
         var active = _tally.ActiveCounts();
-        var members = _members.Select(m =>
+        var members = names.Select(name =>
         {
-            var pps = (answered.GetValueOrDefault(m.Name) - lastAnswered.GetValueOrDefault(m.Name)) / seconds;
-            var connections = statuses.Values.Where(s => s.Member == m.Name).Sum(s => s.Connections);
-            var state = m.Killed ? "killed" : m.HasExited ? $"exited {m.ExitCode}" : "up";
-            return new MemberProgress(m.Name, state, m.Killed ? 0 : active.GetValueOrDefault(m.Name), m.Killed ? 0 : connections, m.Killed ? 0 : pps);
+            var process = _members.FirstOrDefault(m => m.Name == name);
+            var killed = process?.Killed ?? false;
+            var pps = (answered.GetValueOrDefault(name) - lastAnswered.GetValueOrDefault(name)) / seconds;
+            var connections = statuses.Values.Where(s => s.Member == name).Sum(s => s.Connections);
+            var state = killed ? "killed" : process is { HasExited: true } ? $"exited {process.ExitCode}" : "up";
+            return new MemberProgress(name, state, killed ? 0 : active.GetValueOrDefault(name), killed ? 0 : connections, killed ? 0 : pps);
         }).ToList();
         foreach (var (k, v) in answered)
             lastAnswered[k] = v;
