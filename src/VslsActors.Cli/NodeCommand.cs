@@ -1,0 +1,33 @@
+using System.CommandLine;
+using VslsActors.Node;
+
+namespace VslsActors.Cli;
+
+/// <summary><c>vsls node</c>: runs one member until SIGTERM or Ctrl+C.</summary>
+internal static class NodeCommand
+{
+    public static Command Build(TextWriter error)
+    {
+        var member = new Option<string>("--member") { Description = "This member's name, one of the topology's members [VSLS_MEMBER; default member-1]", HelpName = "name" };
+        var host = new Option<string>("--host") { Description = "Address to bind and advertise [VSLS_HOST; default 127.0.0.1]", HelpName = "address" };
+        var port = new Option<int?>("--port") { Description = $"Akka.Remote port [VSLS_PORT; default {VslsNodeOptions.DefaultPort}]", HelpName = "port" };
+        var seeds = new Option<string>("--seeds") { Description = "Seed nodes, host:port[,host:port...] [VSLS_SEEDS; default: this member]", HelpName = "list" };
+        var db = new Option<string>("--db") { Description = "SQLite file path, or postgres:<connection string> [VSLS_DB; default vsls.db]", HelpName = "database" };
+        var topology = new Option<string>("--topology") { Description = "Topology file [VSLS_TOPOLOGY; default hocon/topology.conf]", HelpName = "file" };
+        var config = new Option<string>("--config") { Description = "Extra HOCON file over the shipped defaults [VSLS_CONFIG]", HelpName = "file" };
+
+        var command = new Command("node", "Run one cluster member until SIGTERM or Ctrl+C (then leave gracefully: its VSs hand over to their Standby).")
+        {
+            member, host, port, seeds, db, topology, config,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var arguments = new NodeArguments(
+                parse.GetValue(member), parse.GetValue(host), parse.GetValue(port), parse.GetValue(seeds),
+                parse.GetValue(db), parse.GetValue(topology), parse.GetValue(config));
+            var options = VslsNodeOptions.Resolve(VslsNodeOptions.ProcessEnvironment(), arguments);
+            return await NodeHost.RunAsync(options, error, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,101 @@
+using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using VslsActors.Cluster.Hosting;
+using VslsActors.Domain.Configuration;
+
+namespace VslsActors.Node;
+
+/// <summary>Exit codes of <c>vsls node</c>.</summary>
+public static class NodeExitCodes
+{
+    /// <summary>The member stopped after a graceful leave (SIGTERM, Ctrl+C, or cancellation).</summary>
+    public const int Ok = 0;
+    /// <summary>The member started but failed while running, or could not start Akka (see its log).</summary>
+    public const int Failed = 1;
+    /// <summary>Bad input found before Akka started: options, topology, port, database.</summary>
+    public const int BadInput = 2;
+    /// <summary>The cluster removed this member (downed by the split-brain resolver, or it could not join).</summary>
+    public const int RemovedFromCluster = 3;
+}
+
+/// <summary>
+/// Runs one member: pre-flight checks (<see cref="NodePreflight"/>), then Akka.Hosting in a generic host
+/// (<see cref="VslsHostFactory"/>) until SIGTERM, Ctrl+C or <c>cancellationToken</c>. Every failure an
+/// operator can fix is one line on <c>error</c>; the return value is a <see cref="NodeExitCodes"/> code.
+/// </summary>
+public static class NodeHost
+{
+    /// <summary>Checks, starts and runs the member; returns its exit code.</summary>
+    public static async Task<int> RunAsync(VslsNodeOptions options, TextWriter error, CancellationToken cancellationToken)
+    {
+        VslsClusterOptions cluster;
+        try
+        {
+            cluster = await PrepareAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NodeStartupException e)
+        {
+            await error.WriteLineAsync($"vsls node: {e.Message}").ConfigureAwait(false);
+            return NodeExitCodes.BadInput;
+        }
+
+        var started = false;
+        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((_, _) => started = true));
+        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+
+        if (!started)
+        {
+            // Akka.Hosting logs the cause and stops the host; it would otherwise exit 0.
+            await error.WriteLineAsync($"vsls node: member {options.Member} could not start (the cause is in the log above)").ConfigureAwait(false);
+            return NodeExitCodes.Failed;
+        }
+        var reason = CoordinatedShutdown.Get(host.Services.GetRequiredService<ActorSystem>()).ShutdownReason;
+        switch (reason)
+        {
+            case CoordinatedShutdown.ClusterDowningReason:
+                await error.WriteLineAsync($"vsls node: member {options.Member} was downed by the cluster (unreachable too long, or on the minority side of a partition)").ConfigureAwait(false);
+                return NodeExitCodes.RemovedFromCluster;
+            case CoordinatedShutdown.ClusterJoinUnsuccessfulReason:
+                await error.WriteLineAsync($"vsls node: member {options.Member} could not join the cluster through its seeds ({string.Join(", ", options.SeedAddresses())})").ConfigureAwait(false);
+                return NodeExitCodes.RemovedFromCluster;
+            default:
+                return NodeExitCodes.Ok;
+        }
+    }
+
+    /// <summary>
+    /// The pre-flight: topology, member name, port, database, extra HOCON; then the cluster options.
+    /// </summary>
+    /// <exception cref="NodeStartupException">Any check fails.</exception>
+    public static async Task<VslsClusterOptions> PrepareAsync(VslsNodeOptions options, CancellationToken cancellationToken)
+    {
+        var topology = NodePreflight.LoadTopology(options.TopologyPath);
+        NodePreflight.CheckMember(topology, options.Member, options.TopologyPath);
+        NodePreflight.CheckPort(options.Host, options.Port);
+        string? extraHocon = null;
+        if (options.ConfigPath is { } configPath)
+        {
+            try
+            {
+                extraHocon = HoconReader.ReadFile(configPath);
+            }
+            catch (ConfigException e)
+            {
+                throw new NodeStartupException($"config: {e.Message}");
+            }
+        }
+        await NodePreflight.CheckDatabaseAsync(options.Database, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        return new VslsClusterOptions
+        {
+            Member = options.Member,
+            Host = options.Host,
+            Port = options.Port,
+            SeedNodes = options.SeedAddresses(),
+            Topology = topology,
+            Database = options.Database,
+            HostsVirtualSystems = true,
+            ExtraHocon = extraHocon,
+        };
+    }
+}
