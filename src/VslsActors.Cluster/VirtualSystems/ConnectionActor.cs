@@ -60,10 +60,11 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
     {
         int accepted = 0, outOfState = 0;
         List<LifecycleChange>? changes = null;
-        var packets = batch.Packets;
-        for (var i = 0; i < packets.Length; i++)
+        var packets = batch.Batch;
+        var indices = batch.Indices;
+        for (var i = 0; i < indices.Length; i++)
         {
-            ref readonly var p = ref packets[i];
+            ref readonly var p = ref packets[indices[i]];
             var result = ConnectionStateMachine.Step(ref _state, p.Header, _key.DirectionOf(p.Header), p.Timestamp);
             if (result.Accepted)
                 accepted++;
@@ -77,7 +78,7 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
                 (changes ??= []).Add(new LifecycleChange(result.Transition, _key, _state));
             }
         }
-        _packetsSeen += packets.Length;
+        _packetsSeen += indices.Length;
         _lastActivity = DateTime.UtcNow.Ticks;
         Sender.Tell(new ConnectionVerdicts(batch.BatchId, accepted, outOfState, changes?.ToArray()));
         if (_idleReported)

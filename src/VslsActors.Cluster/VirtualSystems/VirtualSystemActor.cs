@@ -16,8 +16,8 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// <summary>
 /// One virtual system: applies its policy to first packets, tracks every accepted connection,
 /// journals connection lifecycle deltas and checkpoints its synced table, so that it comes back
-/// with its connections on another member. Persistence id <c>vs-&lt;id&gt;</c>. See
-/// <c>docs/virtual-system-actor.md</c> for the design; the essentials:
+/// with its connections on another member. Persistence id <c>vs-&lt;id&gt;</c>.
+/// The design, in brief:
 /// </summary>
 /// <remarks>
 /// <para><b>Table.</b> One <see cref="Entry"/> per tracked connection in a <c>Dictionary&lt;FlowKey, Entry&gt;</c>.
@@ -28,7 +28,7 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// the VS's sweep tick, from a min-heap ordered by expiry time.</para>
 /// <para><b>Hot path.</b> A <see cref="VirtualSystemCommands.ProcessPackets"/> batch is split per
 /// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message
-/// (one exact-size array) per touched connection; nothing else is allocated per packet.
+/// (the shared batch array and an exact-size array of its packets' positions) per touched connection; nothing else is allocated per packet.
 /// Unknown keys go through <see cref="Admission.Decide"/> (state, policy, limit).</para>
 /// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
 /// answered <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
@@ -70,7 +70,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         public int Generation;
         public long BatchMark;
         public int BatchCount;
-        public TimedPacket[]? BatchPackets;
+        public int[]? BatchIndices;
 
         public ConnectionRecord ToRecord() => new(Key, State, Sync, RuleName);
     }
@@ -337,18 +337,19 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             packetEntries[i] = entry;
         }
 
-        // One exact-size array per touched connection, filled in arrival order.
+        // One exact-size index array per touched connection, filled in arrival order; the packets
+        // themselves stay in the batch's array, which the children share read-only.
         foreach (var entry in touched)
         {
             if (entry.BatchCount > 0)
-                entry.BatchPackets = new TimedPacket[entry.BatchCount];
+                entry.BatchIndices = new int[entry.BatchCount];
             entry.BatchCount = 0;
         }
         for (var i = 0; i < packets.Length; i++)
         {
             if (packetEntries[i] is { } entry)
             {
-                entry.BatchPackets![entry.BatchCount++] = packets[i];
+                entry.BatchIndices![entry.BatchCount++] = i;
                 packetEntries[i] = null;
             }
         }
@@ -361,11 +362,11 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
                 entry.Generation++; // a passivated entry's expiry-heap position is stale now
                 _liveActors++;
             }
-            if (entry.BatchPackets is { } sub)
+            if (entry.BatchIndices is { } sub)
             {
-                entry.Child.Tell(new ConnectionPackets(batchId, sub));
+                entry.Child.Tell(new ConnectionPackets(batchId, packets, sub));
                 entry.Forwarded += sub.Length;
-                entry.BatchPackets = null;
+                entry.BatchIndices = null;
                 batch.Outstanding++;
             }
         }

@@ -77,10 +77,11 @@ public sealed class VirtualSystemActorTests
         var vs = StartVs(harness.Start(), Config(timeouts: timeouts));
 
         await Send(vs, Udp(1, 5000)); // immediate sync
-        var status = await AwaitStatus(vs, s => s.Connections == 0, "the UDP connection to expire");
-
+        await AwaitStatus(vs, s => s.Connections == 0, "the UDP connection to expire");
+        // The Expired delta is written after the entry is removed: wait for it to be durable.
+        var status = await AwaitStatus(vs, s => s.DeltasJournaled == 2, "Opened and Expired to be journaled");
         Assert.Equal(0, status.LiveConnectionActors);
-        Assert.Equal(2, status.DeltasJournaled); // Opened, Expired
+        Assert.Equal(0, status.Connections);
         // After expiry a reply packet has no connection any more.
         Assert.Equal(1, (await Send(vs, Udp(1, 5000, fromServer: true))).PolicyDropped);
     }
