@@ -1,20 +1,723 @@
+using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using VslsActors.Cluster.Protocol;
 using VslsActors.Domain;
+using VslsActors.Domain.Connections;
+using VslsActors.Domain.Flows;
+using VslsActors.Domain.Policy;
 using VslsActors.Domain.Topology;
+using VslsActors.Domain.VirtualSystems;
+using static VslsActors.Cluster.VirtualSystems.ConnectionMessages;
 
 namespace VslsActors.Cluster.VirtualSystems;
 
-/// <summary>CONTRACT PLACEHOLDER — replaced by the VS actor implementation before landing.</summary>
-public sealed class VirtualSystemActor
+/// <summary>
+/// One virtual system: applies its policy to first packets, tracks every accepted connection,
+/// journals connection lifecycle deltas and checkpoints its synced table, so that it comes back
+/// with its connections on another member. Persistence id <c>vs-&lt;id&gt;</c>.
+/// The design, in brief:
+/// </summary>
+/// <remarks>
+/// <para><b>Table.</b> One <see cref="Entry"/> per tracked connection in a <c>Dictionary&lt;FlowKey, Entry&gt;</c>.
+/// An entry is <em>live</em> (a <see cref="ConnectionActor"/> child holds the authoritative state)
+/// or <em>passivated</em> (the child went idle for <see cref="VirtualSystemSettings.PassivateAfter"/>,
+/// handed its state over and stopped; the entry's compact record is the state, ~200 bytes instead of an
+/// actor's ~1.9 KB). The next packet rehydrates a child from the record. Passivated entries expire on
+/// the VS's sweep tick, from a min-heap ordered by expiry time.</para>
+/// <para><b>Hot path.</b> A <see cref="VirtualSystemCommands.ProcessPackets"/> batch is split per
+/// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message
+/// (the shared batch array and an exact-size array of its packets' positions) per touched connection; nothing else is allocated per packet.
+/// Unknown keys go through <see cref="Admission.Decide"/> (state, policy, limit).</para>
+/// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
+/// answered <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
+/// not written with <c>Persist</c>/<c>PersistAsync</c>: on a journal failure both end in
+/// <c>Eventsourced</c> stopping the actor unconditionally (after <c>OnPersistFailure</c>), losing the
+/// live table and its children. Instead a <see cref="DeltaWriter"/> child writes through the journal
+/// protocol under this actor's persistence id and sequence numbers, one write in flight at a time
+/// (deltas produced meanwhile are grouped into the next write: group commit); a failed write is
+/// retried with exponential backoff between <see cref="VirtualSystemSettings.JournalRetryMin"/> and
+/// <see cref="VirtualSystemSettings.JournalRetryMax"/>, counted in <c>Status.JournalFailures</c> and
+/// logged with the gap when writes resume. This actor still recovers like any persistent actor.</para>
+/// <para><b>Checkpoints.</b> After <see cref="VirtualSystemSettings.CheckpointEveryDeltas"/> journaled
+/// deltas, or every <see cref="VirtualSystemSettings.CheckpointInterval"/> if any were journaled, the
+/// synced entries are captured into a <see cref="VsCheckpoint"/> tagged with the sequence number of the
+/// last delta they include; it is saved once that delta is durable (never earlier, or recovery could
+/// skip a delta written later under the same number). A connection's counters in a checkpoint are as of
+/// its last lifecycle report or passivation: the connections survive, counters may lag. Only the last
+/// <see cref="VirtualSystemSettings.CheckpointsKept"/> checkpoints are kept; journaled deltas are never deleted.</para>
+/// <para><b>Recovery</b> = last checkpoint + later deltas, into a <see cref="SyncedTable"/>; every
+/// recovered connection becomes a passivated entry, rehydrated into an actor on its next packet (so
+/// "rebuilding the connection actors" is lazy, which keeps restore fast and memory flat). Each recovered
+/// connection's idle clock restarts at recovery, because a journaled LastSeen lags its traffic.</para>
+/// </remarks>
+public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 {
-    /// <summary>Props of the persistent VS entity for <paramref name="config"/> running on <paramref name="member"/>.</summary>
-    public static Props Props(VirtualSystemConfig config, MemberName member, VirtualSystemSettings settings) =>
-        throw new NotImplementedException();
-}
+    /// <summary>One tracked connection; mutable in place so the hot path does one dictionary lookup.</summary>
+    private sealed class Entry
+    {
+        public FlowKey Key;
+        public ConnectionState State;
+        public SyncMode Sync;
+        public string RuleName = "";
+        public bool Synced;
+        public bool Removed;
+        public IActorRef? Child;
+        /// <summary>Packets forwarded to the current child (compared with its PacketsSeen).</summary>
+        public long Forwarded;
+        /// <summary>Bumped whenever the entry's heap positions become stale.</summary>
+        public int Generation;
+        public long BatchMark;
+        public int BatchCount;
+        public int[]? BatchIndices;
 
-/// <summary>CONTRACT PLACEHOLDER — runtime settings of VS actors, read from HOCON <c>vsls.virtual-system</c>.</summary>
-public sealed record VirtualSystemSettings
-{
-    /// <summary>Reads the settings from the <c>vsls.virtual-system</c> section.</summary>
-    public static VirtualSystemSettings FromConfig(Akka.Configuration.Config config) => throw new NotImplementedException();
+        public ConnectionRecord ToRecord() => new(Key, State, Sync, RuleName);
+    }
+
+    private sealed class PendingBatch(IActorRef replyTo)
+    {
+        public readonly IActorRef ReplyTo = replyTo;
+        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit;
+        public int Outstanding;
+
+        public VerdictCounts Counts => new(Accepted, PolicyDropped, Rejected, OutOfState, OverLimit);
+    }
+
+    private sealed class PendingWrite(long sequenceNr, ImmutableArray<ConnectionDelta> deltas)
+    {
+        public readonly long SequenceNr = sequenceNr;
+        public readonly ConnectionDeltas Payload = new(deltas);
+        public readonly List<PendingBatch> Waiters = [];
+    }
+
+    private sealed class Sweep
+    {
+        public static readonly Sweep Instance = new();
+        private Sweep() { }
+    }
+
+    private sealed class CheckpointTick
+    {
+        public static readonly CheckpointTick Instance = new();
+        private CheckpointTick() { }
+    }
+
+    private sealed class RetryWrite
+    {
+        public static readonly RetryWrite Instance = new();
+        private RetryWrite() { }
+    }
+
+    private readonly VirtualSystemConfig _config;
+    private readonly MemberName _member;
+    private readonly VirtualSystemSettings _settings;
+    private readonly CompiledPolicy _policy;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly long _startedAt = DateTime.UtcNow.Ticks;
+
+    private readonly Dictionary<FlowKey, Entry> _entries = new();
+    private readonly PriorityQueue<(Entry Entry, int Generation), long> _passivatedExpiry = new();
+    private readonly PriorityQueue<(Entry Entry, int Generation), long> _syncDue = new();
+    private int _liveActors;
+
+    private readonly Dictionary<long, PendingBatch> _batches = new();
+    private long _nextBatchId;
+    private Entry?[] _packetEntries = new Entry?[256];
+    private readonly List<Entry> _touched = [];
+
+    private long _accepted, _policyDropped, _rejected, _outOfState, _overLimit;
+
+    // Journal: deltas not yet in a write, writes sealed (numbered) but not sent, the one in flight.
+    private IActorRef _writer = ActorRefs.Nobody;
+    private List<ConnectionDelta> _unwritten = [];
+    private readonly List<PendingBatch> _unwrittenWaiters = [];
+    private readonly Queue<PendingWrite> _sealed = new();
+    private PendingWrite? _inFlight;
+    private long _nextSequenceNr = 1;
+    private long _durableSequenceNr;
+    private long _deltasJournaled;
+    private long _journalFailures;
+    private int _failedAttempts;
+    private long _failingSince;
+
+    // Checkpoints.
+    private long _deltasSinceCheckpoint;
+    private (long SequenceNr, VsCheckpoint Checkpoint)? _pendingCheckpoint;
+    private bool _checkpointSaving;
+    private long _lastCheckpointSequenceNr;
+    private readonly Queue<long> _keptCheckpoints = new();
+    private long _checkpointsWritten;
+
+    private SyncedTable? _recovering = new();
+    private int _recovered;
+
+    /// <summary>Props of the persistent VS entity for <paramref name="config"/> running on <paramref name="member"/>.</summary>
+    public static Props Props(VirtualSystemConfig config, MemberName member, VirtualSystemSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        return Akka.Actor.Props.Create(() => new VirtualSystemActor(config, member, settings));
+    }
+
+    /// <summary>The persistence id of VS <paramref name="id"/>: <c>vs-&lt;id&gt;</c>.</summary>
+    public static string PersistenceIdOf(VsId id) => "vs-" + id;
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through a public constructor.</summary>
+    public VirtualSystemActor(VirtualSystemConfig config, MemberName member, VirtualSystemSettings settings)
+    {
+        _config = config;
+        _member = member;
+        _settings = settings;
+        _policy = PolicyCompiler.Compile(config.Policy, "topology", $"{config.Id} ({config.Name})");
+        PersistenceId = PersistenceIdOf(config.Id);
+
+        Recover<SnapshotOffer>(OnSnapshotOffer);
+        Recover<ConnectionDeltas>(OnRecoveredDeltas);
+        Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
+
+        Command<VirtualSystemCommands.ProcessPackets>(OnPackets);
+        Command<ConnectionVerdicts>(OnVerdicts);
+        Command<ConnectionIdle>(OnIdle);
+        Command<Sweep>(_ => OnSweep());
+        Command<CheckpointTick>(_ =>
+        {
+            if (_deltasSinceCheckpoint > 0)
+                TakeCheckpoint();
+        });
+        Command<DeltaWriter.Written>(OnWritten);
+        Command<DeltaWriter.WriteFailed>(OnWriteFailed);
+        Command<DeltaWriter.WriteRejected>(OnWriteRejected);
+        Command<RetryWrite>(_ => SendInFlight(isRetry: true));
+        Command<SaveSnapshotSuccess>(OnCheckpointSaved);
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _checkpointSaving = false;
+            _journalFailures++;
+            _log.Warning(f.Cause, "VS {VsId}: checkpoint at delta {SequenceNr} failed; the next one will be tried at the next trigger", _config.Id, f.Metadata.SequenceNr);
+        });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "VS {VsId}: deleting old checkpoints failed (they are kept)", _config.Id));
+        Command<VirtualSystemCommands.EnsureStarted>(_ => Sender.Tell(new VirtualSystemReplies.Started(_config.Id, _member.Value, _startedAt)));
+        Command<VirtualSystemQueries.GetStatus>(_ => Sender.Tell(StatusNow()));
+        Command<VirtualSystemQueries.ListConnections>(OnList);
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>Timers for the sweep, checkpoint and journal-retry ticks.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    // ---------------------------------------------------------------- recovery
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is not VsCheckpoint checkpoint)
+        {
+            _log.Warning("VS {VsId}: ignoring a snapshot of unexpected type {Type}", _config.Id, offer.Snapshot?.GetType().Name);
+            return;
+        }
+        var connections = new SyncedConnection[checkpoint.Connections.Length];
+        for (var i = 0; i < connections.Length; i++)
+            connections[i] = ToSynced(checkpoint.Connections[i]);
+        _recovering = SyncedTable.FromCheckpoint(connections);
+        _lastCheckpointSequenceNr = offer.Metadata.SequenceNr;
+        _keptCheckpoints.Enqueue(offer.Metadata.SequenceNr);
+    }
+
+    private void OnRecoveredDeltas(ConnectionDeltas deltas)
+    {
+        var table = _recovering ??= new SyncedTable();
+        foreach (var delta in deltas.Deltas)
+            table.Apply((SyncedChange)delta.Kind, ToSynced(delta.Connection));
+    }
+
+    private void OnRecoveryCompleted()
+    {
+        var now = DateTime.UtcNow.Ticks;
+        if (_recovering is { } table)
+        {
+            _entries.EnsureCapacity(table.Count);
+            foreach (var c in table.Connections)
+            {
+                var s = c.State;
+                // A journaled LastSeen is as of the connection's last lifecycle change; its traffic may
+                // have gone on since, so its idle clock restarts now rather than expiring it at once.
+                var state = ConnectionState.Restore(s.Phase, s.Protocol, s.OriginatorFinSeen, s.ResponderFinSeen,
+                    s.OrigPackets, s.OrigBytes, s.RespPackets, s.RespBytes, s.FirstSeen, Math.Max(s.LastSeen, now));
+                var entry = new Entry { Key = c.Key, State = state, Sync = c.Sync, RuleName = c.RuleName, Synced = true };
+                _entries[c.Key] = entry;
+                _passivatedExpiry.Enqueue((entry, entry.Generation), ConnectionStateMachine.ExpiresAt(state, _config.Timeouts));
+            }
+            _recovered = table.Count;
+            _recovering = null;
+        }
+        _durableSequenceNr = LastSequenceNr;
+        _nextSequenceNr = LastSequenceNr + 1;
+        _writer = Context.ActorOf(DeltaWriter.Props(PersistenceId, Journal), "journal-writer");
+        Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, _settings.SweepInterval);
+        Timers.StartPeriodicTimer(CheckpointTick.Instance, CheckpointTick.Instance, _settings.CheckpointInterval);
+        _log.Info("VS {VsId} ({VsName}) started on {Member}: {Recovered} connections recovered up to delta {SequenceNr}",
+            _config.Id, _config.Name, _member, _recovered, LastSequenceNr);
+    }
+
+    private static SyncedConnection ToSynced(ConnectionRecord r) => new(r.Key, r.State, r.Sync, r.RuleName);
+
+    // ---------------------------------------------------------------- packets
+
+    private void OnPackets(VirtualSystemCommands.ProcessPackets command)
+    {
+        var packets = command.Packets ?? [];
+        var batchId = ++_nextBatchId;
+        var batch = new PendingBatch(Sender);
+        if (_packetEntries.Length < packets.Length)
+            _packetEntries = new Entry?[Math.Max(packets.Length, _packetEntries.Length * 2)];
+        var packetEntries = _packetEntries;
+        var touched = _touched;
+        touched.Clear();
+
+        for (var i = 0; i < packets.Length; i++)
+        {
+            ref readonly var packet = ref packets[i];
+            var key = FlowKey.FromPacket(packet.Header);
+            if (_entries.TryGetValue(key, out var entry))
+            {
+                if (entry.Child is null && ConnectionStateMachine.IsExpired(entry.State, packet.Timestamp, _config.Timeouts))
+                {
+                    // A passivated connection that has expired is gone: this is a first packet again.
+                    RemoveEntry(entry);
+                    entry = null;
+                }
+                else if (entry.State.Phase.IsClosed() && IsBareSyn(packet.Header))
+                {
+                    // Port reuse: a new connection on a closed key. It needs the policy like any new
+                    // connection; the child then reopens its state (and re-keys the originator).
+                    var decision = Admission.Decide(packet, _policy, _entries.Count - 1, _config.MaxConnections);
+                    if (!decision.Opens)
+                    {
+                        Count(batch, decision.Outcome);
+                        packetEntries[i] = null;
+                        continue;
+                    }
+                    entry.Sync = decision.Rule.Sync;
+                    entry.RuleName = decision.Rule.RuleName;
+                }
+            }
+
+            if (entry is null)
+            {
+                var decision = Admission.Decide(packet, _policy, _entries.Count, _config.MaxConnections);
+                packetEntries[i] = null;
+                Count(batch, decision.Outcome);
+                if (!decision.Opens)
+                    continue;
+                entry = new Entry
+                {
+                    Key = key,
+                    State = ConnectionStateMachine.Open(packet.Header, packet.Timestamp),
+                    Sync = decision.Rule.Sync,
+                    RuleName = decision.Rule.RuleName,
+                    BatchMark = batchId,
+                };
+                _entries.Add(key, entry);
+                touched.Add(entry); // gets its actor below, with no packet to step (the opener is counted)
+                OnOpened(entry);
+                continue;
+            }
+
+            if (entry.BatchMark != batchId)
+            {
+                entry.BatchMark = batchId;
+                entry.BatchCount = 0;
+                touched.Add(entry);
+            }
+            entry.BatchCount++;
+            packetEntries[i] = entry;
+        }
+
+        // One exact-size index array per touched connection, filled in arrival order; the packets
+        // themselves stay in the batch's array, which the children share read-only.
+        foreach (var entry in touched)
+        {
+            if (entry.BatchCount > 0)
+                entry.BatchIndices = new int[entry.BatchCount];
+            entry.BatchCount = 0;
+        }
+        for (var i = 0; i < packets.Length; i++)
+        {
+            if (packetEntries[i] is { } entry)
+            {
+                entry.BatchIndices![entry.BatchCount++] = i;
+                packetEntries[i] = null;
+            }
+        }
+        foreach (var entry in touched)
+        {
+            if (entry.Child is null)
+            {
+                entry.Child = Context.ActorOf(ConnectionActor.Props(entry.Key, entry.State, _config.Timeouts, _settings.PassivateAfter));
+                entry.Forwarded = 0;
+                entry.Generation++; // a passivated entry's expiry-heap position is stale now
+                _liveActors++;
+            }
+            if (entry.BatchIndices is { } sub)
+            {
+                entry.Child.Tell(new ConnectionPackets(batchId, packets, sub));
+                entry.Forwarded += sub.Length;
+                entry.BatchIndices = null;
+                batch.Outstanding++;
+            }
+        }
+        touched.Clear();
+
+        if (batch.Outstanding == 0)
+            BatchDone(batch);
+        else
+            _batches.Add(batchId, batch);
+        Flush();
+    }
+
+    private static bool IsBareSyn(in PacketHeader header) =>
+        header.Protocol == Domain.Net.IpProtocol.Tcp && (header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Fin | TcpFlags.Rst)) == TcpFlags.Syn;
+
+    private static void Count(PendingBatch batch, AdmissionOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case AdmissionOutcome.Open: batch.Accepted++; break;
+            case AdmissionOutcome.OutOfState: batch.OutOfState++; break;
+            case AdmissionOutcome.PolicyDrop: batch.PolicyDropped++; break;
+            case AdmissionOutcome.Reject: batch.Rejected++; break;
+            case AdmissionOutcome.OverLimit: batch.OverLimit++; break;
+        }
+    }
+
+    private void OnVerdicts(ConnectionVerdicts verdicts)
+    {
+        if (verdicts.Changes is { } changes)
+        {
+            foreach (var change in changes)
+                OnLifecycle(change);
+        }
+        if (!_batches.TryGetValue(verdicts.BatchId, out var batch))
+            return;
+        batch.Accepted += verdicts.Accepted;
+        batch.OutOfState += verdicts.OutOfState;
+        if (--batch.Outstanding == 0)
+        {
+            _batches.Remove(verdicts.BatchId);
+            BatchDone(batch);
+        }
+        Flush();
+    }
+
+    private void OnLifecycle(LifecycleChange change)
+    {
+        if (!_entries.TryGetValue(change.Key, out var entry) || !ReferenceEquals(entry.Child, Sender))
+            return;
+        switch (change.Transition)
+        {
+            case LifecycleTransition.Reopened:
+                // A new connection on the same key: the old one is gone, the new one syncs by its rule.
+                if (entry.Synced)
+                    AddDelta(DeltaKind.Expired, entry);
+                entry.Key = change.Key;
+                entry.State = change.State;
+                entry.Synced = false;
+                entry.Generation++;
+                OnOpened(entry);
+                break;
+            case LifecycleTransition.Established or LifecycleTransition.Closed:
+                entry.State = change.State;
+                SyncIfDue(entry, DateTime.UtcNow.Ticks);
+                if (entry.Synced)
+                    AddDelta(change.Transition == LifecycleTransition.Established ? DeltaKind.Established : DeltaKind.Closed, entry);
+                break;
+        }
+    }
+
+    private void OnOpened(Entry entry)
+    {
+        switch (entry.Sync)
+        {
+            case SyncMode.Immediate:
+                entry.Synced = true;
+                AddDelta(DeltaKind.Opened, entry);
+                break;
+            case SyncMode.Delayed:
+                _syncDue.Enqueue((entry, entry.Generation), SyncRules.SyncDueAt(SyncMode.Delayed, entry.State.FirstSeen, _config.SyncDelay));
+                break;
+        }
+    }
+
+    private void SyncIfDue(Entry entry, long now)
+    {
+        if (!entry.Synced && !entry.Removed && SyncRules.IsDue(entry.Sync, entry.State.FirstSeen, _config.SyncDelay, now))
+        {
+            entry.Synced = true;
+            AddDelta(DeltaKind.Opened, entry);
+        }
+    }
+
+    // ---------------------------------------------------------------- idle, passivation, expiry
+
+    private void OnIdle(ConnectionIdle idle)
+    {
+        if (!_entries.TryGetValue(idle.Key, out var entry) || !ReferenceEquals(entry.Child, Sender))
+        {
+            Sender.Tell(PoisonPill.Instance); // an orphan (should not happen): it tracks nothing we know
+            return;
+        }
+        if (entry.Forwarded != idle.PacketsSeen)
+            return; // packets are on their way to it; it re-arms its timer when they arrive
+        entry.State = idle.State;
+        var child = entry.Child;
+        entry.Child = null;
+        _liveActors--;
+        // PoisonPill, not Context.Stop: it queues behind anything already sent to the child.
+        child.Tell(PoisonPill.Instance);
+        if (idle.Expired)
+        {
+            RemoveEntry(entry);
+        }
+        else
+        {
+            SyncIfDue(entry, DateTime.UtcNow.Ticks);
+            entry.Generation++;
+            _passivatedExpiry.Enqueue((entry, entry.Generation), ConnectionStateMachine.ExpiresAt(entry.State, _config.Timeouts));
+        }
+        Flush();
+    }
+
+    private void RemoveEntry(Entry entry)
+    {
+        _entries.Remove(entry.Key);
+        entry.Removed = true;
+        entry.Generation++;
+        if (entry.Synced)
+            AddDelta(DeltaKind.Expired, entry);
+    }
+
+    private void OnSweep()
+    {
+        var now = DateTime.UtcNow.Ticks;
+        while (_passivatedExpiry.TryPeek(out var item, out var expiresAt) && expiresAt <= now)
+        {
+            _passivatedExpiry.Dequeue();
+            var (entry, generation) = item;
+            if (entry.Generation != generation || entry.Removed || entry.Child is not null)
+                continue;
+            if (ConnectionStateMachine.IsExpired(entry.State, now, _config.Timeouts))
+                RemoveEntry(entry);
+            else
+                _passivatedExpiry.Enqueue((entry, generation), ConnectionStateMachine.ExpiresAt(entry.State, _config.Timeouts));
+        }
+        while (_syncDue.TryPeek(out var item, out var due) && due <= now)
+        {
+            _syncDue.Dequeue();
+            SyncIfDue(item.Entry, now);
+        }
+        Flush();
+    }
+
+    // ---------------------------------------------------------------- journal
+
+    private void AddDelta(DeltaKind kind, Entry entry) => _unwritten.Add(new ConnectionDelta(kind, entry.ToRecord()));
+
+    /// <summary>Replies to a batch once everything produced so far is durable (immediately if it already is).</summary>
+    private void BatchDone(PendingBatch batch)
+    {
+        _accepted += batch.Accepted;
+        _policyDropped += batch.PolicyDropped;
+        _rejected += batch.Rejected;
+        _outOfState += batch.OutOfState;
+        _overLimit += batch.OverLimit;
+        if (_unwritten.Count > 0)
+            _unwrittenWaiters.Add(batch);
+        else if (_sealed.Count > 0)
+            _sealed.Last().Waiters.Add(batch); // Queue.Last is O(n) but sealed writes are at most a couple
+        else if (_inFlight is not null)
+            _inFlight.Waiters.Add(batch);
+        else
+            Reply(batch);
+    }
+
+    private void Reply(PendingBatch batch) =>
+        batch.ReplyTo.Tell(new VirtualSystemReplies.PacketVerdicts(_config.Id, _member.Value, batch.Counts));
+
+    /// <summary>Numbers the unwritten deltas as the next event (they will be written after what is already sealed).</summary>
+    private void Seal()
+    {
+        if (_unwritten.Count == 0)
+            return;
+        var write = new PendingWrite(_nextSequenceNr++, [.. _unwritten]);
+        write.Waiters.AddRange(_unwrittenWaiters);
+        _unwrittenWaiters.Clear();
+        _unwritten = [];
+        _sealed.Enqueue(write);
+    }
+
+    private void Flush()
+    {
+        if (_inFlight is not null)
+            return;
+        if (_sealed.Count == 0)
+            Seal();
+        if (_sealed.Count == 0)
+            return;
+        _inFlight = _sealed.Dequeue();
+        SendInFlight(isRetry: false);
+    }
+
+    private void SendInFlight(bool isRetry)
+    {
+        if (_inFlight is { } write)
+            _writer.Tell(new DeltaWriter.Write(write.SequenceNr, write.Payload, isRetry));
+    }
+
+    private void OnWritten(DeltaWriter.Written written)
+    {
+        if (_inFlight is not { } write || write.SequenceNr != written.SequenceNr)
+            return;
+        if (_failedAttempts > 0)
+        {
+            _log.Warning("VS {VsId}: journal writes resumed after {GapMs} ms and {Attempts} failed attempts; no delta was lost",
+                _config.Id, (long)TimeSpan.FromTicks(DateTime.UtcNow.Ticks - _failingSince).TotalMilliseconds, _failedAttempts);
+            _failedAttempts = 0;
+        }
+        Completed(write, write.Payload.Deltas.Length);
+    }
+
+    private void OnWriteFailed(DeltaWriter.WriteFailed failed)
+    {
+        if (_inFlight is not { } write || write.SequenceNr != failed.SequenceNr)
+            return;
+        _journalFailures++;
+        if (_failedAttempts++ == 0)
+            _failingSince = DateTime.UtcNow.Ticks;
+        var backoff = TimeSpan.FromTicks(Math.Min(_settings.JournalRetryMax.Ticks,
+            _settings.JournalRetryMin.Ticks << Math.Min(_failedAttempts - 1, 20)));
+        _log.Warning(failed.Cause, "VS {VsId}: journal write of {Deltas} deltas (event {SequenceNr}) failed (attempt {Attempt}), retrying in {BackoffMs} ms",
+            _config.Id, write.Payload.Deltas.Length, write.SequenceNr, _failedAttempts, (long)backoff.TotalMilliseconds);
+        Timers.StartSingleTimer(RetryWrite.Instance, RetryWrite.Instance, backoff);
+    }
+
+    private void OnWriteRejected(DeltaWriter.WriteRejected rejected)
+    {
+        if (_inFlight is not { } write || write.SequenceNr != rejected.SequenceNr)
+            return;
+        // The journal refuses the event itself (serialization): retrying cannot help. The deltas are
+        // lost to the journal (the next checkpoint still holds the connections), which is an error.
+        _journalFailures++;
+        _log.Error(rejected.Cause, "VS {VsId}: the journal rejected event {SequenceNr} ({Deltas} deltas); they are not durable",
+            _config.Id, write.SequenceNr, write.Payload.Deltas.Length);
+        Completed(write, 0);
+    }
+
+    private void Completed(PendingWrite write, int journaled)
+    {
+        _inFlight = null;
+        _durableSequenceNr = write.SequenceNr;
+        _deltasJournaled += journaled;
+        _deltasSinceCheckpoint += journaled;
+        foreach (var batch in write.Waiters)
+            Reply(batch);
+        if (_pendingCheckpoint is { } pending && pending.SequenceNr <= _durableSequenceNr)
+            SaveCheckpoint();
+        else if (_deltasSinceCheckpoint >= _settings.CheckpointEveryDeltas)
+            TakeCheckpoint();
+        Flush();
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    private void TakeCheckpoint()
+    {
+        if (_pendingCheckpoint is not null || _checkpointSaving)
+            return;
+        // Everything produced so far goes into a numbered write now, so the checkpoint can name the
+        // last delta it includes.
+        Seal();
+        var covers = _sealed.Count > 0 ? _sealed.Last().SequenceNr : _inFlight?.SequenceNr ?? _durableSequenceNr;
+        if (covers == 0 || covers == _lastCheckpointSequenceNr)
+            return;
+        var records = ImmutableArray.CreateBuilder<ConnectionRecord>(_entries.Count);
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Synced)
+                records.Add(entry.ToRecord());
+        }
+        _pendingCheckpoint = (covers, new VsCheckpoint(records.DrainToImmutable(), DateTime.UtcNow.Ticks));
+        _deltasSinceCheckpoint = 0;
+        if (covers <= _durableSequenceNr)
+            SaveCheckpoint();
+        Flush();
+    }
+
+    private void SaveCheckpoint()
+    {
+        if (_pendingCheckpoint is not { } pending)
+            return;
+        _pendingCheckpoint = null;
+        _checkpointSaving = true;
+        SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(PersistenceId, pending.SequenceNr, DateTime.UtcNow), pending.Checkpoint), Self);
+    }
+
+    private void OnCheckpointSaved(SaveSnapshotSuccess success)
+    {
+        _checkpointSaving = false;
+        _checkpointsWritten++;
+        _lastCheckpointSequenceNr = success.Metadata.SequenceNr;
+        _keptCheckpoints.Enqueue(success.Metadata.SequenceNr);
+        if (_keptCheckpoints.Count > _settings.CheckpointsKept)
+        {
+            while (_keptCheckpoints.Count > _settings.CheckpointsKept)
+                _keptCheckpoints.Dequeue();
+            // Older checkpoints only; the deltas are the history and are never deleted.
+            DeleteSnapshots(new SnapshotSelectionCriteria(_keptCheckpoints.Peek() - 1));
+        }
+        if (_deltasSinceCheckpoint >= _settings.CheckpointEveryDeltas)
+            TakeCheckpoint();
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    private VirtualSystemReplies.Status StatusNow() => new(
+        _config.Id,
+        _member.Value,
+        _entries.Count,
+        _liveActors,
+        new VerdictCounts(_accepted, _policyDropped, _rejected, _outOfState, _overLimit),
+        _deltasJournaled,
+        _checkpointsWritten,
+        _recovered,
+        _journalFailures);
+
+    /// <summary>
+    /// Up to <c>Limit</c> connections with their last known state: exact for passivated ones, as of
+    /// the last lifecycle report for live ones (whose counters run ahead in their actor).
+    /// </summary>
+    private void OnList(VirtualSystemQueries.ListConnections query)
+    {
+        var limit = Math.Clamp(query.Limit, 0, _entries.Count);
+        var items = new ConnectionRecord[limit];
+        var i = 0;
+        foreach (var entry in _entries.Values)
+        {
+            if (i == limit)
+                break;
+            items[i++] = entry.ToRecord();
+        }
+        Sender.Tell(new VirtualSystemReplies.Connections(_config.Id, items, _entries.Count));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        if (_batches.Count > 0 || _inFlight is not null || _unwritten.Count > 0)
+            _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batches.Count + _unwrittenWaiters.Count);
+        base.PostStop();
+    }
 }

@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using VslsActors.Domain.Connections;
+using VslsActors.Domain.Flows;
+using VslsActors.Domain.Policy;
+
+namespace VslsActors.Domain.VirtualSystems;
+
+/// <summary>What a VS does with a packet for which it tracks no connection.</summary>
+public enum AdmissionOutcome : byte
+{
+    /// <summary>The packet opens a connection (the policy accepted it and the table has room).</summary>
+    Open = 1,
+    /// <summary>The packet could never open a connection (e.g. a TCP ACK): an out-of-state drop.</summary>
+    OutOfState = 2,
+    /// <summary>The policy dropped it silently.</summary>
+    PolicyDrop = 3,
+    /// <summary>The policy rejected it (the sender would be told).</summary>
+    Reject = 4,
+    /// <summary>The policy accepted it but the VS's connection table is full.</summary>
+    OverLimit = 5,
+}
+
+/// <summary>The outcome of <see cref="Admission.Decide"/>: what happens, by which rule, and why when out of state.</summary>
+/// <param name="Outcome">What happens to the packet.</param>
+/// <param name="Rule">
+/// The policy decision (for <see cref="AdmissionOutcome.Open"/>: the accepting rule, whose sync mode
+/// and name the connection keeps). Default when the policy was not consulted (out of state).
+/// </param>
+/// <param name="Reason">Why the packet is out of state, for <see cref="AdmissionOutcome.OutOfState"/>.</param>
+public readonly record struct AdmissionDecision(AdmissionOutcome Outcome, PolicyDecision Rule, OutOfStateReason Reason)
+{
+    /// <summary>Whether a connection is opened.</summary>
+    public bool Opens => Outcome == AdmissionOutcome.Open;
+}
+
+/// <summary>
+/// The first-packet decision of a VS, as a pure function. Order, and why:
+/// <list type="number">
+/// <item><b>State first</b> (<see cref="ConnectionStateMachine.CanOpen"/>): a packet that can never
+/// open a connection (TCP ACK, SYN-ACK, echo reply) is an out-of-state drop whatever the policy
+/// says, as a stateful gateway counts it — so the out-of-state counter means "packets of
+/// connections we do not know", which is what a failover test watches.</item>
+/// <item><b>Policy next</b> (<see cref="CompiledPolicy.Decide"/>): drop or reject by the first matching
+/// rule (or the implicit cleanup rule).</item>
+/// <item><b>Limit last</b>: only a connection the policy would accept can be over the limit, so a
+/// full table never hides policy drops and an over-limit count is exactly "wanted but no room".</item>
+/// </list>
+/// </summary>
+public static class Admission
+{
+    /// <summary>
+    /// Decides the packet of <paramref name="packet"/> that matched no tracked connection, in a VS
+    /// with <paramref name="liveConnections"/> tracked connections out of at most <paramref name="maxConnections"/>.
+    /// Allocates nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static AdmissionDecision Decide(in TimedPacket packet, CompiledPolicy policy, int liveConnections, int maxConnections)
+    {
+        var header = packet.Header;
+        var opens = ConnectionStateMachine.CanOpen(header);
+        if (!opens.Opens)
+            return new AdmissionDecision(AdmissionOutcome.OutOfState, default, opens.Reason);
+
+        var rule = policy.Decide(header.Source, header.Destination, header.Protocol, header.DestinationPort, header.IcmpType);
+        switch (rule.Action)
+        {
+            case RuleAction.Drop:
+                return new AdmissionDecision(AdmissionOutcome.PolicyDrop, rule, OutOfStateReason.None);
+            case RuleAction.Reject:
+                return new AdmissionDecision(AdmissionOutcome.Reject, rule, OutOfStateReason.None);
+        }
+        return liveConnections >= maxConnections
+            ? new AdmissionDecision(AdmissionOutcome.OverLimit, rule, OutOfStateReason.None)
+            : new AdmissionDecision(AdmissionOutcome.Open, rule, OutOfStateReason.None);
+    }
+}
