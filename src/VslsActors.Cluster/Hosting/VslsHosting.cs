@@ -58,7 +58,8 @@ public static class VslsHosting
             .WithRemoting(options.Host, options.Port)
             .WithClustering(new ClusterOptions
             {
-                Roles = roles,
+                // Roles are set in HOCON below, quoted: ClusterOptions.Roles writes them unquoted,
+                // and 'member:<name>' contains a ':' that HOCON then cannot parse.
                 SeedNodes = [.. options.SeedNodes],
                 SplitBrainResolver = new KeepMajorityOption(),
             });
@@ -70,6 +71,8 @@ public static class VslsHosting
             .AddHocon(DistributedPubSub.DefaultConfig(), HoconAddMode.Append)
             .AddHocon(VslsHocon.Load("akka.conf"), HoconAddMode.Prepend)
             .AddHocon(VslsHocon.Load("placement.conf"), HoconAddMode.Prepend);
+        builder.AddHocon(ConfigurationFactory.ParseString(
+            "akka.cluster.roles = [" + string.Join(", ", roles.Select(r => "\"" + r + "\"")) + "]"), HoconAddMode.Prepend);
         if (VslsHocon.TryRead("vsls.conf") is { } vsls)
             builder.AddHocon(ConfigurationFactory.ParseString(vsls), HoconAddMode.Prepend);
         builder.AddHocon(ConfigurationFactory.ParseString(VslsPersistence.Hocon(options.Database)), HoconAddMode.Prepend);

@@ -35,7 +35,7 @@ public sealed class VslsConfigurationSubscriber : ReceiveActor, IWithTimers
     public static Props Props(IActorRef registry, VslsConfigurationHolder holder, TimeSpan interval) =>
         Akka.Actor.Props.Create(() => new VslsConfigurationSubscriber(registry, holder, interval));
 
-    private VslsConfigurationSubscriber(IActorRef registry, VslsConfigurationHolder holder, TimeSpan interval)
+    public VslsConfigurationSubscriber(IActorRef registry, VslsConfigurationHolder holder, TimeSpan interval)
     {
         _registry = registry;
         _holder = holder;

@@ -42,7 +42,7 @@ public sealed class VslsRegistryActor : ReceivePersistentActor
     /// <summary>Props of the registry over the topology file <paramref name="fileTopology"/>.</summary>
     public static Props Props(Topology fileTopology) => Akka.Actor.Props.Create(() => new VslsRegistryActor(fileTopology));
 
-    private VslsRegistryActor(Topology fileTopology)
+    public VslsRegistryActor(Topology fileTopology)
     {
         _fileTopology = fileTopology;
         _state = RegistryLogic.Initial(fileTopology, DateTimeOffset.UtcNow);

@@ -39,7 +39,7 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
     public static Props Props(IActorRef region, VslsConfigurationHolder holder, TimeSpan interval) =>
         Akka.Actor.Props.Create(() => new VsKeeper(region, holder, interval));
 
-    private VsKeeper(IActorRef region, VslsConfigurationHolder holder, TimeSpan interval)
+    public VsKeeper(IActorRef region, VslsConfigurationHolder holder, TimeSpan interval)
     {
         _region = region;
         _holder = holder;
