@@ -135,7 +135,7 @@ public static class VslsHosting
             if (hosts)
             {
                 system.ActorOf(ClusterSingletonManager.Props(
-                    VsKeeper.Props(region, holder, settings.KeeperInterval),
+                    VsKeeper.Props(region, holder, settings),
                     PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system).WithRole(VslsClusterOptions.MemberRole)), KeeperName);
             }

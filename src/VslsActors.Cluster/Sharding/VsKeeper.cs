@@ -13,6 +13,10 @@ namespace VslsActors.Cluster.Sharding;
 /// <c>vsls.placement.keeper-interval</c>, and shortly after every membership or reachability change
 /// (debounced), so a VS comes up on its Active member as soon as the cluster forms and again right
 /// after a failover or a rebalance. Messages for a VS whose shard is moving are buffered by the region.
+/// <para>Cluster formation: on a freshly started cluster the keeper waits until every configured member
+/// is Up (or its own member has run for <c>vsls.placement.formation-timeout</c>), so that VSs do not
+/// start on whichever member came first and, under <c>active-up</c>, stay there. A keeper that takes
+/// over on a long-running member (the oldest died) does not wait.</para>
 /// </summary>
 public sealed class VsKeeper : ReceiveActor, IWithTimers
 {
@@ -29,21 +33,23 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
 
     private readonly IActorRef _region;
     private readonly VslsConfigurationHolder _holder;
-    private readonly TimeSpan _interval;
+    private readonly PlacementSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _formed;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props of the keeper that drives <paramref name="region"/>.</summary>
-    public static Props Props(IActorRef region, VslsConfigurationHolder holder, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new VsKeeper(region, holder, interval));
+    public static Props Props(IActorRef region, VslsConfigurationHolder holder, PlacementSettings settings) =>
+        Akka.Actor.Props.Create(() => new VsKeeper(region, holder, settings));
 
-    public VsKeeper(IActorRef region, VslsConfigurationHolder holder, TimeSpan interval)
+    /// <summary>Creates the keeper (use <see cref="Props"/>).</summary>
+    public VsKeeper(IActorRef region, VslsConfigurationHolder holder, PlacementSettings settings)
     {
         _region = region;
         _holder = holder;
-        _interval = interval;
+        _settings = settings;
 
         Receive<Tick>(_ => EnsureAllStarted());
         Receive<ClusterEvent.IMemberEvent>(_ => Kick());
@@ -58,8 +64,8 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
     {
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
-        Timers.StartPeriodicTimer(PeriodicKey, Tick.Instance, TimeSpan.Zero, _interval);
-        _log.Info("VS keeper started; ensuring every VS runs every {Interval}", _interval);
+        Timers.StartPeriodicTimer(PeriodicKey, Tick.Instance, TimeSpan.Zero, _settings.KeeperInterval);
+        _log.Info("VS keeper started; ensuring every VS runs every {Interval}", _settings.KeeperInterval);
     }
 
     /// <inheritdoc />
@@ -69,7 +75,17 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
 
     private void EnsureAllStarted()
     {
-        foreach (var vs in _holder.Current.Topology.VirtualSystems)
+        var topology = _holder.Current.Topology;
+        if (!_formed)
+        {
+            var up = ClusterView.MemberStates(Akka.Cluster.Cluster.Get(Context.System).State, new HashSet<Domain.MemberName>());
+            var allUp = topology.Members.All(up.ContainsKey);
+            if (!allUp && Context.System.Uptime < _settings.FormationTimeout)
+                return;
+            _formed = true;
+            _log.Info("Starting every VS ({Reason})", allUp ? "every configured member is Up" : "formation timeout reached");
+        }
+        foreach (var vs in topology.VirtualSystems)
             _region.Tell(new VirtualSystemCommands.EnsureStarted(vs.Id), Self);
     }
 }

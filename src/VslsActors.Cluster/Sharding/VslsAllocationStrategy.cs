@@ -24,6 +24,8 @@ public sealed class VslsAllocationStrategy : IActorSystemDependentAllocationStra
     private ILoggingAdapter? _log;
     private PlacementSettings _settings = PlacementSettings.Default;
     private volatile bool _registryWaitOver;
+    // Shards whose Active member had no region when first asked, since when (Environment.TickCount64).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _pendingSince = new();
 
     /// <inheritdoc />
     public void Start(ActorSystem system)
@@ -40,9 +42,16 @@ public sealed class VslsAllocationStrategy : IActorSystemDependentAllocationStra
     {
         await AwaitRegistryOnce().ConfigureAwait(false);
         var view = Observe(currentShardAllocations);
-        var home = VsId.TryParse(shardId, out var vs)
-            ? ShardPlacement.ChooseHome(view.Placement.Find(vs), view.RegionsByMember.Keys.ToHashSet())
-            : null;
+        var placement = VsId.TryParse(shardId, out var vs) ? view.Placement.Find(vs) : null;
+        if (placement?.Active is { } wanted && !view.RegionsByMember.ContainsKey(wanted) && WaitForRegion(shardId))
+        {
+            // The Active member is Up but its region has not registered yet (it just joined). Under
+            // active-up a VS allocated elsewhere now would stay there for good, so fail this
+            // allocation: the region asks again after akka.cluster.sharding.retry-interval.
+            throw new InvalidOperationException($"VS {shardId}: the region of its Active member {wanted} is not registered yet; retrying");
+        }
+        _pendingSince.TryRemove(shardId, out _);
+        var home = ShardPlacement.ChooseHome(placement, view.RegionsByMember.Keys.ToHashSet());
         if (home is { } member)
         {
             _log?.Debug("Allocating VS {VsId} to {Member}", shardId, member);
@@ -66,6 +75,14 @@ public sealed class VslsAllocationStrategy : IActorSystemDependentAllocationStra
         if (moves.Length > 0)
             _log?.Info("Rebalance moves VSs [{VsIds}] to their Active members", string.Join(", ", moves));
         return Task.FromResult<IImmutableSet<string>>(moves.ToImmutableHashSet());
+    }
+
+    /// <summary>True while <paramref name="shardId"/> has waited less than await-region-timeout for its Active member's region.</summary>
+    private bool WaitForRegion(string shardId)
+    {
+        var now = Environment.TickCount64;
+        var since = _pendingSince.GetOrAdd(shardId, now);
+        return now - since < (long)_settings.AwaitRegionTimeout.TotalMilliseconds;
     }
 
     private async Task AwaitRegistryOnce()
