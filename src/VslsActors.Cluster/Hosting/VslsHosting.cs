@@ -132,6 +132,9 @@ public static class VslsHosting
             }
             registry.Register<VirtualSystemRegion>(region);
 
+            if (hosts && ClosedPortDowning.PropsFromConfig(system.Settings.Config) is { } downing)
+                system.ActorOf(downing, "vsls-closed-port-downing");
+
             if (hosts)
             {
                 system.ActorOf(ClusterSingletonManager.Props(

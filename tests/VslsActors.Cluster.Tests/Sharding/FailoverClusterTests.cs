@@ -46,6 +46,20 @@ public sealed class FailoverClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Without_the_closed_port_path_the_failure_detector_and_split_brain_resolver_fail_over()
+    {
+        // What a frozen process or a partition goes through: nothing but missed heartbeats.
+        await using var cluster = new VslsTestCluster(TestTopologies.Manual(Members, Priorities),
+            extraHocon: "vsls.placement.down-closed-members.enabled = off");
+        await cluster.StartAsync(Members);
+        await cluster.AwaitActiveAsync(new VsId(2), "member-2");
+
+        var timeline = await KillAndMeasure(cluster, "member-2", new VsId(2), "member-3", via: "member-1");
+
+        output.WriteLine("kill member-2, failure detector + SBR only: " + timeline);
+    }
+
+    [Fact]
     public async Task A_member_that_leaves_gracefully_hands_its_vss_to_their_standby()
     {
         await using var cluster = new VslsTestCluster(TestTopologies.Manual(Members, Priorities));

@@ -35,6 +35,7 @@ public sealed class VslsTestCluster : IAsyncDisposable
     /// <summary>HOCON every test member adds: no coordinated shutdown on Terminate (so a kill is abrupt), quiet logs.</summary>
     public const string TestHocon = """
         akka.loglevel = WARNING
+        akka.log-dead-letters = off
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         """;
