@@ -1,0 +1,73 @@
+using VslsActors.Cluster.Protocol;
+using VslsActors.Domain;
+using VslsActors.Domain.Placement;
+using VslsActors.Domain.Topology;
+
+namespace VslsActors.Cluster.Registry;
+
+/// <summary>A message the VSLS registry singleton accepts (through the <c>VslsRegistryProxy</c>).</summary>
+public interface IRegistryCommand : IVslsMessage;
+
+/// <summary>
+/// A change of the VSLS configuration. Replied with <see cref="RegistryReplies.ConfigurationChanged"/>
+/// once the change is journaled, or <see cref="RegistryReplies.ConfigurationRejected"/>.
+/// </summary>
+public interface IRegistryChange : IRegistryCommand
+{
+    /// <summary>Who asks (<c>user@member</c>), recorded in the journal for the audit log.</summary>
+    string ChangedBy { get; }
+}
+
+/// <summary>The registry's commands. Validation goes through <see cref="VslsConfigFile"/>, so errors read as the file's.</summary>
+public static class RegistryCommands
+{
+    /// <summary>Asks for the configuration; replied with <see cref="RegistryReplies.CurrentConfiguration"/>.</summary>
+    public sealed record GetConfiguration : IRegistryCommand
+    {
+        /// <summary>The only instance.</summary>
+        public static GetConfiguration Instance { get; } = new();
+    }
+
+    /// <summary>Sets one VS's priority list (Active first). Switches the distribution to <c>manual</c>, keeping the running lists of the other VSs.</summary>
+    public sealed record SetPriority(VsId VsId, string[] Members, string ChangedBy) : IRegistryChange;
+
+    /// <summary>Sets one VS's weight; the distribution mode stays (under <c>equal</c> the lists are regenerated).</summary>
+    public sealed record SetWeight(VsId VsId, int Weight, string ChangedBy) : IRegistryChange;
+
+    /// <summary>Sets the distribution mode; <paramref name="AllOnMember"/> only with <see cref="DistributionMode.AllOn"/>. Switching to manual keeps the lists in effect.</summary>
+    public sealed record SetDistribution(DistributionMode Mode, string? AllOnMember, string ChangedBy) : IRegistryChange;
+
+    /// <summary>Sets the failback mode.</summary>
+    public sealed record SetFailback(FailbackMode Mode, string ChangedBy) : IRegistryChange;
+
+    /// <summary>Imports a VSLS configuration file (all or nothing), as <c>vsls ctl dist import</c>.</summary>
+    public sealed record Import(string Text, string ChangedBy) : IRegistryChange;
+
+    /// <summary>Drains a member: its VSs move to Up members (a pnote, for maintenance).</summary>
+    public sealed record Drain(string Member, string ChangedBy) : IRegistryChange;
+
+    /// <summary>Ends the drain of a member.</summary>
+    public sealed record Undrain(string Member, string ChangedBy) : IRegistryChange;
+}
+
+/// <summary>Replies of the registry. Never typed as commands.</summary>
+public static class RegistryReplies
+{
+    /// <summary>
+    /// The configuration at <paramref name="Version"/>: the VSLS configuration file text (priority
+    /// lists in effect, weights, <c>distribution</c> and <c>failback</c> lines) and the drained members.
+    /// Also what the registry publishes on topic <c>vsls-configuration</c> after every change.
+    /// </summary>
+    public sealed record CurrentConfiguration(long Version, string ConfigText, string[] DrainedMembers) : IVslsMessage
+    {
+        /// <summary>The text parsed against the configured <paramref name="members"/>.</summary>
+        public VslsConfigDocument Parse(IReadOnlyCollection<MemberName> members) =>
+            VslsConfigFile.Parse(ConfigText, "registry configuration", members);
+    }
+
+    /// <summary>The change is journaled; the configuration is now at <paramref name="Version"/>.</summary>
+    public sealed record ConfigurationChanged(long Version) : IVslsMessage;
+
+    /// <summary>The change was refused; nothing changed. <paramref name="Reason"/> is one line, as the file errors.</summary>
+    public sealed record ConfigurationRejected(string Reason) : IVslsMessage;
+}
