@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VslsActors.Cluster.Hosting;
 using VslsActors.Domain.Configuration;
@@ -40,17 +39,19 @@ public static class NodeHost
             return NodeExitCodes.BadInput;
         }
 
-        var started = false;
-        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((_, _) => started = true));
+        // The system is captured at start-up: host.RunAsync disposes the host's services before it
+        // returns, and the shutdown reason is read afterwards.
+        ActorSystem? system = null;
+        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s));
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
 
-        if (!started)
+        if (system is null)
         {
             // Akka.Hosting logs the cause and stops the host; it would otherwise exit 0.
             await error.WriteLineAsync($"vsls node: member {options.Member} could not start (the cause is in the log above)").ConfigureAwait(false);
             return NodeExitCodes.Failed;
         }
-        var reason = CoordinatedShutdown.Get(host.Services.GetRequiredService<ActorSystem>()).ShutdownReason;
+        var reason = CoordinatedShutdown.Get(system).ShutdownReason;
         switch (reason)
         {
             case CoordinatedShutdown.ClusterDowningReason:

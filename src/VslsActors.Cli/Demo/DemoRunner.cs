@@ -131,6 +131,9 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                         Topology = topology,
                         Database = DatabaseSpec.Parse(dbPath, "demo"),
                         HostsVirtualSystems = false,
+                        // The driver's log goes to its file; Akka's own stdout logger (used before
+                        // the loggers start and after they stop) would otherwise mix into --json output.
+                        ExtraHocon = "akka.stdout-loglevel = OFF",
                     },
                     logging => logging.AddProvider(loggerProvider),
                     akka => akka.AddStartup((_, _) => joined = true));
@@ -194,7 +197,8 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             await ShutdownAsync(driver).ConfigureAwait(false);
             foreach (var m in _members)
                 m.Dispose();
-            if (succeeded)
+            // VSLS_DEMO_KEEP=1 keeps the members' logs and the database of a successful run too.
+            if (succeeded && Environment.GetEnvironmentVariable("VSLS_DEMO_KEEP") != "1")
             {
                 TryDelete(temp);
             }
