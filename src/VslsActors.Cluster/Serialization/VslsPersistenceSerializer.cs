@@ -33,6 +33,7 @@ namespace VslsActors.Cluster.Serialization;
 /// table, so a payload carries each distinct name once in a string table and records refer to it
 /// by index: smaller payloads, and a 1,000,000-connection checkpoint decodes to a handful of
 /// string instances instead of a million.</para>
+/// <para>A <c>null</c> string (the records declare none) is written as an empty one.</para>
 /// <para>Not sealed only so that a test can map a manifest to a renamed type (see the protected
 /// <c>Create…</c> methods); production code uses this class as it is.</para>
 /// </remarks>
@@ -165,13 +166,18 @@ public class VslsPersistenceSerializer : SerializerWithStringManifest
     /// </summary>
     private ref struct StringTable
     {
+        private readonly List<string> _strings;
         private Dictionary<string, int>? _indexes;
         private string? _last;
         private int _lastIndex;
 
-        public List<string> Strings;
+        private StringTable(List<string> strings)
+        {
+            _strings = strings;
+            _lastIndex = -1;
+        }
 
-        public static StringTable Create() => new() { Strings = new List<string>(4), _lastIndex = -1 };
+        public static StringTable Create() => new(new List<string>(4));
 
         public int IndexOf(string? value)
         {
@@ -181,8 +187,8 @@ public class VslsPersistenceSerializer : SerializerWithStringManifest
             _indexes ??= new Dictionary<string, int>(StringComparer.Ordinal);
             if (!_indexes.TryGetValue(value, out var index))
             {
-                index = Strings.Count;
-                Strings.Add(value);
+                index = _strings.Count;
+                _strings.Add(value);
                 _indexes.Add(value, index);
             }
             _last = value;
@@ -192,16 +198,16 @@ public class VslsPersistenceSerializer : SerializerWithStringManifest
 
         public readonly int Size()
         {
-            var size = WireWriter.SizeOfVarUInt((ulong)Strings.Count);
-            foreach (var s in Strings)
+            var size = WireWriter.SizeOfVarUInt((ulong)_strings.Count);
+            foreach (var s in _strings)
                 size += WireWriter.SizeOfString(s);
             return size;
         }
 
         public readonly void Write(ref WireWriter writer)
         {
-            writer.VarUInt((ulong)Strings.Count);
-            foreach (var s in Strings)
+            writer.VarUInt((ulong)_strings.Count);
+            foreach (var s in _strings)
                 writer.String(s);
         }
     }

@@ -15,19 +15,19 @@ namespace VslsActors.Cluster.Tests.Serialization;
 /// A message sent to a member that names a type outside the allow-list is refused before the type
 /// is loaded: at the root, nested inside an allowed message, a type of the project that is simply
 /// not a message, a type implementing the message marker that nobody listed, and Hyperion's known
-/// gadget types. The payloads are written by an unrestricted Hyperion with the same options Akka
-/// uses — what a foreign or malicious peer would send — and read through the serializer the actor
+/// gadget types. The payloads are written by an unrestricted Hyperion with the same wire options
+/// VSLS uses — what a foreign or malicious peer would send — and read through the serializer the actor
 /// system has registered under Hyperion's id, the one remoting uses.
 /// </summary>
 public sealed class HyperionAllowListSpec : IAsyncLifetime
 {
     private const int HyperionId = -5;
 
-    // What an attacker's (or a misconfigured peer's) Hyperion writes: Akka's wire options
-    // (version tolerance, preserved references), no restrictions at all.
+    // What an attacker's (or a misconfigured peer's) Hyperion writes: VSLS's wire options
+    // (version tolerance, no reference preservation), no restrictions at all.
     private static readonly Hyperion.Serializer Unrestricted = new(SerializerOptions.Default
         .WithVersionTolerance(true)
-        .WithPreserveObjectReferences(true)
+        .WithPreserveObjectReferences(false)
         .WithIgnoreSerializable(true)
         .WithDisallowUnsafeType(false));
 

@@ -94,6 +94,24 @@ public sealed class SerializationSpec : IAsyncLifetime
     }
 
     [Fact]
+    public void A_reply_with_thousands_of_connections_serializes_in_linear_time()
+    {
+        // With Hyperion's reference preservation this took ~20 s (quadratic, see CreateHyperionSettings).
+        var serializer = Assert.IsType<HyperionSerializer>(Sys.Serialization.FindSerializerForType(typeof(VirtualSystemReplies.Connections)));
+        Assert.False(serializer.Settings.PreserveObjectReferences);
+        var items = Enumerable.Range(0, 8000).Select(i => Samples.Record(i, ipv6: i % 4 == 0)).ToArray();
+        var message = new VirtualSystemReplies.Connections(new Domain.VsId(9), items, items.Length);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var back = (VirtualSystemReplies.Connections)RoundTripById(message, serializer);
+        watch.Stop();
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"8,000 connections took {watch.Elapsed.TotalSeconds:F1} s");
+        Samples.AssertDeepEqual(items[7999], back.Items[7999]);
+        Assert.Equal(items.Length, back.Items.Length);
+    }
+
+    [Fact]
     public void Akka_own_messages_keep_Akka_serializers()
     {
         Assert.IsNotType<HyperionSerializer>(Sys.Serialization.FindSerializerFor(PoisonPill.Instance));
