@@ -53,9 +53,9 @@ internal sealed class VsHarness : IAsyncDisposable
         var config = ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
-            akka.actor.serializers.vsls-test = "{{typeof(TestPersistenceSerializer).AssemblyQualifiedName}}"
+            akka.actor.serializers.vsls-persistence = "{{typeof(VslsActors.Cluster.Serialization.VslsPersistenceSerializer).AssemblyQualifiedName}}"
             akka.actor.serialization-bindings {
-              "VslsActors.Cluster.Protocol.IVslsPersistedData, VslsActors.Cluster" = vsls-test
+              "VslsActors.Cluster.Protocol.IVslsPersistedData, VslsActors.Cluster" = vsls-persistence
             }
             akka.persistence { {{journalClass}} }
             """).WithFallback(VslsPersistence.Hocon(Database));
