@@ -47,8 +47,10 @@ public sealed class VslsTestCluster : IAsyncDisposable
     private readonly bool _ownsDatabase;
 
     /// <summary>A cluster running <paramref name="topology"/> on SQLite file <paramref name="databasePath"/> (null: a new temp file, deleted on dispose).</summary>
-    public VslsTestCluster(Topology topology, string? databasePath = null, string? extraHocon = null)
+    /// <remarks>With <c>realVirtualSystems</c> members run the production <c>VirtualSystemActor</c> instead of the test entity.</remarks>
+    public VslsTestCluster(Topology topology, string? databasePath = null, string? extraHocon = null, bool realVirtualSystems = false)
     {
+        RealVirtualSystems = realVirtualSystems;
         Topology = topology;
         _ownsDatabase = databasePath is null;
         DatabasePath = databasePath ?? NewDatabasePath();
@@ -57,6 +59,9 @@ public sealed class VslsTestCluster : IAsyncDisposable
 
     /// <summary>A fresh SQLite file path under the temp directory.</summary>
     public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"vsls-tests-{Guid.NewGuid():N}.db");
+
+    /// <summary>Whether members run the production VS actor (else the test entity that records its starts).</summary>
+    public bool RealVirtualSystems { get; }
 
     /// <summary>The topology every member loads.</summary>
     public Topology Topology { get; }
@@ -116,7 +121,7 @@ public sealed class VslsTestCluster : IAsyncDisposable
         var starts = Starts;
         var host = new HostBuilder()
             .ConfigureServices(services => services.AddAkka(VslsClusterOptions.SystemName, (builder, _) =>
-                builder.AddVsls(options, vs => TestVirtualSystem.Props(vs, name, starts))))
+                builder.AddVsls(options, RealVirtualSystems ? null : vs => TestVirtualSystem.Props(vs, name, starts))))
             .Build();
         await host.StartAsync();
         var system = host.Services.GetRequiredService<ActorSystem>();
