@@ -50,6 +50,9 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     /// <summary>Batches in flight per VS: enough to hide a round trip, few enough that a failover strands little.</summary>
     internal const int MaxInFlightPerVs = 4;
 
+    /// <summary>Asks per VS not yet answered (young or stale, see <see cref="Lane.Outstanding"/>).</summary>
+    internal const int MaxOutstandingPerVs = 2 * MaxInFlightPerVs;
+
     /// <summary>Largest batch per ask (the VS runtime batches internally too).</summary>
     internal const int MaxPacketsPerAsk = 1024;
 
@@ -264,12 +267,32 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         public readonly List<TimedPacket> Pending = [];
         public readonly List<(TimeSpan SentAt, long FirstTimestamp)> InFlight = [];
 
-        public int Active(TimeSpan now) => InFlight.Count(f => now - f.SentAt < StaleAsk);
+        /// <summary>Asks sent before this went to a member the demo killed: they count against no cap.</summary>
+        public TimeSpan AbandonedBefore = TimeSpan.MinValue;
+
+        public int Active(TimeSpan now) => InFlight.Count(f => now - f.SentAt < StaleAsk && f.SentAt >= AbandonedBefore);
+
+        /// <summary>
+        /// Every ask not abandoned, young or stale. Capped too: with only young asks capped, a VS whose
+        /// replies take longer than <see cref="StaleAsk"/> (a busy member) was sent 4 more asks every
+        /// 500 ms, its backlog grew until asks timed out, and the overload fed itself.
+        /// </summary>
+        public int Outstanding => InFlight.Count(f => f.SentAt >= AbandonedBefore);
 
         /// <summary>Every packet generated before this (UTC ticks) has been answered or given up on.</summary>
+        /// <summary>
+        /// Asks that timed out, until a later ask of this VS is answered. A timed-out batch may still be
+        /// queued at a backlogged VS (never processed, its deltas never journaled): the watermark must not
+        /// pass it. A later answer proves it was processed first (one sender, one path: FIFO) and, since
+        /// a reply means every delta produced before it is durable, journaled.
+        /// </summary>
+        public readonly List<(TimeSpan SentAt, long FirstTimestamp)> TimedOut = [];
+
         public long Watermark(long now)
         {
             var w = now;
+            foreach (var f in TimedOut)
+                w = Math.Min(w, f.FirstTimestamp);
             if (Pending.Count > 0)
                 w = Math.Min(w, Pending[0].Timestamp);
             foreach (var f in InFlight)
@@ -307,7 +330,8 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             // Caller holds _laneGate.
             var now = Now();
             var active = lane.Active(now);
-            while (active < MaxInFlightPerVs && lane.Pending.Count > 0)
+            var outstanding = lane.Outstanding;
+            while (active < MaxInFlightPerVs && outstanding < MaxOutstandingPerVs && lane.Pending.Count > 0)
             {
                 var n = Math.Min(MaxPacketsPerAsk, lane.Pending.Count);
                 var packets = lane.Pending.GetRange(0, n).ToArray();
@@ -315,6 +339,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 var entry = (now, packets[0].Timestamp);
                 lane.InFlight.Add(entry);
                 active++;
+                outstanding++;
                 _tally.Sent(n);
                 _ = region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(vs, packets), AskTimeout)
                     .ContinueWith(t =>
@@ -324,7 +349,13 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                         else
                             _tally.Unanswered(n);
                         lock (_laneGate)
+                        {
                             lane.InFlight.Remove(entry);
+                            if (!t.IsCompletedSuccessfully)
+                                lane.TimedOut.Add(entry);
+                            else
+                                lane.TimedOut.RemoveAll(f => f.SentAt < entry.now);
+                        }
                     }, TaskScheduler.Default);
             }
         }
@@ -387,6 +418,13 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 }
                 probes = probeList;
                 victim.Kill();
+                // Asks in flight to the victim's VSs are stranded: they must not hold those VSs' traffic
+                // back until they time out (the measured gap would be the ask timeout).
+                lock (_laneGate)
+                {
+                    foreach (var vs in victimVss)
+                        lanes[vs].AbandonedBefore = now + TimeSpan.FromTicks(1);
+                }
                 _view.Event(now, $"killed {victim.Name} (SIGKILL) — it was Active for VSs {string.Join(", ", victimVss.Order())}; {probes.Count} synced connections to check");
             }
             if (victim is not null && probing is null && (_tally.AllRecovered() || now - options.FailoverAt > RecoveryTimeout || (!trafficOn && now - options.FailoverAt > RecoveryTimeout)))

@@ -53,6 +53,8 @@ public static class VslsPersistence
                 plugin = "{{JournalPluginId}}"
                 sql {
                   class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  # key of this plugin's DataOptions in the MultiDataOptionsSetup (SQLite: synchronous=NORMAL)
+                  plugin-id = "{{JournalPluginId}}"
                   connection-string = {{connection}}
                   provider-name = "{{provider}}"
                   table-mapping = default
@@ -70,6 +72,7 @@ public static class VslsPersistence
                 plugin = "{{SnapshotPluginId}}"
                 sql {
                   class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  plugin-id = "{{SnapshotPluginId}}"
                   connection-string = {{connection}}
                   provider-name = "{{provider}}"
                   table-mapping = default
