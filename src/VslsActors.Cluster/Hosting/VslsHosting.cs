@@ -77,7 +77,7 @@ public static class VslsHosting
             builder.AddHocon(ConfigurationFactory.ParseString(vsls), HoconAddMode.Prepend);
         builder.AddHocon(VslsPersistence.Hocon(options.Database), HoconAddMode.Prepend);
         // SQLite: synchronous=NORMAL on the plugins' connections (measured: the FULL default's fsync per commit throttled every journal write).
-        if (SqliteSynchronousNormal.SetupFor(options.Database) is { } sqliteSetup)
+        if (SqliteConnectionPragmas.SetupFor(options.Database) is { } sqliteSetup)
             builder.AddSetup(sqliteSetup);
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon))
             builder.AddHocon(ConfigurationFactory.ParseString(options.ExtraHocon), HoconAddMode.Prepend);
