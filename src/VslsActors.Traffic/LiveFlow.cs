@@ -49,6 +49,9 @@ internal sealed class LiveFlow
     public string RuleName => _ep.Decision.RuleName;
     public bool IsDone => _stage == Stage.Done;
 
+    /// <summary>Timestamp (UTC ticks) of the flow's first packet, the VS's FirstSeen; 0 = not yet emitted.</summary>
+    public long FirstPacketAt { get; private set; }
+
     /// <summary>When the connection became established from the generator's side (its first established packet was emitted); 0 = not yet.</summary>
     public long EstablishedAt { get; private set; }
 
@@ -99,6 +102,8 @@ internal sealed class LiveFlow
     /// <summary>The flow's next packet at <paramref name="now"/>; afterwards <see cref="IsDone"/> may be true.</summary>
     public PacketHeader Next(Random random, long now)
     {
+        if (FirstPacketAt == 0)
+            FirstPacketAt = now;
         if (Intent == FlowIntent.OutOfState)
         {
             _stage = Stage.Done;

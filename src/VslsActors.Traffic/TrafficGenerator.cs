@@ -20,7 +20,10 @@ public sealed record TrafficStats(long FlowsStarted, long ConnectionsOpened, lon
 /// <param name="FlowId">The generator's id of the flow.</param>
 /// <param name="Key">The connection's key.</param>
 /// <param name="Probe">A packet that continues the connection without changing it (see <see cref="TrafficGenerator.SyncedProbes"/>).</param>
-public sealed record FlowProbe(VsId Vs, long FlowId, FlowKey Key, PacketHeader Probe);
+/// <param name="Sync">The sync mode of the rule that accepted the connection.</param>
+/// <param name="FirstPacketAt">Timestamp (UTC ticks) of the connection's first packet: the VS's FirstSeen, from which its sync delay runs.</param>
+/// <param name="EstablishedAt">When the generator emitted its establishing packet (UTC ticks).</param>
+public sealed record FlowProbe(VsId Vs, long FlowId, FlowKey Key, PacketHeader Probe, SyncMode Sync = SyncMode.Immediate, long FirstPacketAt = 0, long EstablishedAt = 0);
 
 /// <summary>
 /// Synthetic gateway traffic over a <see cref="Topology"/>'s virtual systems. Deterministic for a
@@ -143,7 +146,7 @@ public sealed class TrafficGenerator
             if (!vss.Contains(f.Vs) || !f.InDataPhase || !f.IsSyncedAt(atTicks, margin))
                 continue;
             if (f.ProbePacket() is { } probe)
-                result.Add(new FlowProbe(f.Vs, f.Id, f.Key, probe));
+                result.Add(new FlowProbe(f.Vs, f.Id, f.Key, probe, f.Sync, f.FirstPacketAt, f.EstablishedAt));
         }
         return result;
     }

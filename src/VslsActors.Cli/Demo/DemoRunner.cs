@@ -75,6 +75,10 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     private readonly List<MemberProcess> _members = [];
     private IDemoView _view = new PlainDemoView(error);
 
+    /// <summary>Where each lost probe is described (temp dir, kept with VSLS_DEMO_KEEP=1); null = nowhere.</summary>
+    private string? _lostProbesPath;
+    private long _killedAtUtc;
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -104,6 +108,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         {
             var topologyPath = options.Topology is { } t ? Path.GetFullPath(t) : SampleTopology.WriteTo(temp);
             var dbPath = Path.GetFullPath(options.Db ?? Path.Combine(temp, "vsls.db"));
+            _lostProbesPath = Path.Combine(temp, "lost-probes.txt");
             var ports = FreePorts(options.Members + 1);
             var names = topology.Members.Take(options.Members).Select(m => m.Value).ToArray();
             var seeds = string.Join(',', ports.Take(Math.Min(2, options.Members)).Select(p => $"127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
@@ -158,6 +163,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 }
                 var region = await driver.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>(stop.Token).ConfigureAwait(false);
 
+                await WaitForMembersUpAsync(driver.Services.GetRequiredService<ActorSystem>(), temp, stop.Token).ConfigureAwait(false);
                 await WaitForVirtualSystemsAsync(region, topology, temp, stop.Token).ConfigureAwait(false);
                 report = await DriveAsync(region, topology, names, ports, stop.Token).ConfigureAwait(false);
 
@@ -210,6 +216,27 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 await error.WriteLineAsync($"vsls: demo logs and database kept in {temp}").ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Waits until every member is Up before the first VS is started. A VS is placed when its first
+    /// message arrives: with a member still joining, all VSs landed on the members already up and were
+    /// rebalanced onto the late one during the traffic, where a measured failover then overlapped the
+    /// hand-overs (runs with every VS on member-1 at start measured gaps of 5–8 s).
+    /// </summary>
+    private async Task WaitForMembersUpAsync(ActorSystem system, string temp, CancellationToken ct)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var deadline = _clock.Elapsed + StartupTimeout;
+        while (cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(VslsClusterOptions.MemberRole)) < options.Members)
+        {
+            ct.ThrowIfCancellationRequested();
+            ThrowIfAMemberExited("start-up");
+            if (_clock.Elapsed > deadline)
+                throw new DemoException($"the {options.Members} members did not all join within {StartupTimeout.TotalSeconds:0} s (logs in {temp})");
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+        _view.Event(_clock.Elapsed, $"all {options.Members} members are Up");
     }
 
     private async Task WaitForVirtualSystemsAsync(IActorRef region, Topology topology, string temp, CancellationToken ct)
@@ -277,7 +304,17 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         /// replies take longer than <see cref="StaleAsk"/> (a busy member) was sent 4 more asks every
         /// 500 ms, its backlog grew until asks timed out, and the overload fed itself.
         /// </summary>
-        public int Outstanding => InFlight.Count(f => f.SentAt >= AbandonedBefore);
+        public int Outstanding(TimeSpan now) => FailingOver ? Active(now) : InFlight.Count(f => f.SentAt >= AbandonedBefore);
+
+        /// <summary>
+        /// Set at the kill for the victim's VSs, cleared by their first reply from another member. Until
+        /// then only young asks count: asks sent after the kill but before the survivors remove the
+        /// victim (≈0.6 s) still go to its dead region and are lost, and capping them with the stale ones
+        /// held the VS's traffic back until they timed out (<see cref="AskTimeout"/>, 3 s), which was
+        /// most of the measured failover gap. Asks sent after the removal wait in the shard region's
+        /// buffer until the VS is re-homed, so traffic resumes as soon as the VS answers.
+        /// </summary>
+        public volatile bool FailingOver;
 
         /// <summary>Every packet generated before this (UTC ticks) has been answered or given up on.</summary>
         /// <summary>
@@ -330,7 +367,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             // Caller holds _laneGate.
             var now = Now();
             var active = lane.Active(now);
-            var outstanding = lane.Outstanding;
+            var outstanding = lane.Outstanding(now);
             while (active < MaxInFlightPerVs && outstanding < MaxOutstandingPerVs && lane.Pending.Count > 0)
             {
                 var n = Math.Min(MaxPacketsPerAsk, lane.Pending.Count);
@@ -345,7 +382,11 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                     .ContinueWith(t =>
                     {
                         if (t.IsCompletedSuccessfully)
+                        {
                             _tally.Record(vs, t.Result, Now());
+                            if (lane.FailingOver && victim is { } v && t.Result.Member != v.Name)
+                                lane.FailingOver = false;
+                        }
                         else
                             _tally.Unanswered(n);
                         lock (_laneGate)
@@ -417,13 +458,17 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                         probeList.AddRange(generator.SyncedProbes(lanes[vs].Watermark(utcNow), SyncMargin, new HashSet<VsId> { vs }));
                 }
                 probes = probeList;
+                _killedAtUtc = DateTime.UtcNow.Ticks;
                 victim.Kill();
                 // Asks in flight to the victim's VSs are stranded: they must not hold those VSs' traffic
                 // back until they time out (the measured gap would be the ask timeout).
                 lock (_laneGate)
                 {
                     foreach (var vs in victimVss)
+                    {
                         lanes[vs].AbandonedBefore = now + TimeSpan.FromTicks(1);
+                        lanes[vs].FailingOver = true;
+                    }
                 }
                 _view.Event(now, $"killed {victim.Name} (SIGKILL) — it was Active for VSs {string.Join(", ", victimVss.Order())}; {probes.Count} synced connections to check");
             }
@@ -483,6 +528,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     private async Task<(long Lost, long Unanswered)> ProbeAsync(IActorRef region, IReadOnlyList<FlowProbe> probes, CancellationToken ct)
     {
         long lost = 0, unanswered = 0;
+        var lostProbes = new System.Collections.Concurrent.ConcurrentBag<FlowProbe>();
         using var limit = new SemaphoreSlim(64);
         var tasks = probes.Select(async p =>
         {
@@ -492,7 +538,10 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 var packet = new TimedPacket(DateTime.UtcNow.Ticks, p.Probe);
                 var v = await region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(p.Vs, [packet]), AskTimeout, ct).ConfigureAwait(false);
                 if (v.Counts.OutOfState > 0)
+                {
                     Interlocked.Increment(ref lost);
+                    lostProbes.Add(p);
+                }
             }
             catch (Exception) when (!ct.IsCancellationRequested) // timeout, or a VS failing during a failover: try again / count it
             {
@@ -504,6 +553,15 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             }
         }).ToArray();
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        if (_lostProbesPath is { } path)
+        {
+            // One line per lost connection, times in ms relative to the kill: what it takes to trace
+            // one through the journal (persistence id vs-<VS>).
+            static string Ms(long ticks, long kill) => ticks == 0 ? "-" : ((ticks - kill) / TimeSpan.TicksPerMillisecond).ToString(CultureInfo.InvariantCulture);
+            var lines = lostProbes.OrderBy(p => p.Vs.Value).ThenBy(p => p.FlowId).Select(p =>
+                $"vs={p.Vs} flow={p.FlowId} key={p.Key} sync={p.Sync} first_packet_ms={Ms(p.FirstPacketAt, _killedAtUtc)} established_ms={Ms(p.EstablishedAt, _killedAtUtc)}");
+            await File.WriteAllLinesAsync(path, lines, ct).ConfigureAwait(false);
+        }
         return (lost, unanswered);
     }
 
