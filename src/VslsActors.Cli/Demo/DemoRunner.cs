@@ -329,7 +329,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     /// younger than <see cref="StaleAsk"/>: asks stranded on a killed member must not hold the VS's
     /// traffic back until they time out, or the measured failover gap would be the ask timeout.
     /// </summary>
-    private sealed class Lane
+    internal sealed class Lane
     {
         public readonly List<TimedPacket> Pending = [];
         public readonly List<(TimeSpan SentAt, long FirstTimestamp)> InFlight = [];
