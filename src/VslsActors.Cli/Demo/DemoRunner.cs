@@ -76,6 +76,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PlacementTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PlacementStableFor = TimeSpan.FromSeconds(3);
 
     private readonly DemoTally _tally = new();
     private readonly object _laneGate = new();
@@ -257,11 +258,19 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     private async Task WaitForPlacementAsync(IActorRef region, Topology topology, string[] names, CancellationToken ct)
     {
         var deadline = _clock.Elapsed + PlacementTimeout;
+        string Placement() => string.Join(",", topology.VirtualSystems.Select(v => _tally.MemberOf(v.Id)));
+        var last = Placement();
+        var stableSince = _clock.Elapsed;
         while (true)
         {
             var counts = _tally.ActiveCounts();
-            if (names.All(n => counts.GetValueOrDefault(n) > 0))
+            // Every member hosts a VS and nothing moved for a few rebalance rounds (rebalance-interval
+            // = 1 s): with only the first condition, the coordinator went on moving VSs into the traffic.
+            if (names.All(n => counts.GetValueOrDefault(n) > 0) && _clock.Elapsed - stableSince >= PlacementStableFor)
+            {
+                _view.Event(_clock.Elapsed, "VSs placed: " + string.Join(", ", counts.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value}")));
                 return;
+            }
             if (_clock.Elapsed > deadline)
             {
                 _view.Event(_clock.Elapsed, $"placement still uneven after {PlacementTimeout.TotalSeconds:0} s; starting traffic anyway");
@@ -273,9 +282,12 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 if (st is not null)
                     _tally.SetMember(st.VsId, st.Member);
             }
-            counts = _tally.ActiveCounts();
-            if (names.All(n => counts.GetValueOrDefault(n) > 0))
-                _view.Event(_clock.Elapsed, "VSs placed: " + string.Join(", ", counts.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value}")));
+            var now = Placement();
+            if (now != last)
+            {
+                last = now;
+                stableSince = _clock.Elapsed;
+            }
         }
     }
 
@@ -424,7 +436,9 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         if (!_clock.IsRunning)
             _clock.Start();
         var generator = new TrafficGenerator(topology, new TrafficOptions { Seed = options.Seed, Connections = options.Connections });
-        var lanes = topology.VirtualSystems.ToDictionary(v => v.Id, _ => new Lane());
+        // Each lane starts knowing where its VS was started: a VS handed over before its first answer
+        // (its first journal write still pending) must count as moved too (run d1: 20 lost that way).
+        var lanes = topology.VirtualSystems.ToDictionary(v => v.Id, v => new Lane { LastMember = _tally.MemberOf(v.Id) });
         var traffic = Stopwatch.StartNew();
         var start = _clock.Elapsed;
         TimeSpan Now() => _clock.Elapsed - start; // traffic time
