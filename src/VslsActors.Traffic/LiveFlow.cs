@@ -49,6 +49,9 @@ internal sealed class LiveFlow
     public string RuleName => _ep.Decision.RuleName;
     public bool IsDone => _stage == Stage.Done;
 
+    /// <summary>Timestamp (UTC ticks) of the flow's first packet, the VS's FirstSeen; 0 = not yet emitted.</summary>
+    public long FirstPacketAt { get; private set; }
+
     /// <summary>When the connection became established from the generator's side (its first established packet was emitted); 0 = not yet.</summary>
     public long EstablishedAt { get; private set; }
 
@@ -66,14 +69,22 @@ internal sealed class LiveFlow
     /// lived the VS's sync delay, never for sync none. <paramref name="margin"/> covers the time a batch
     /// takes to reach the VS and be journaled.
     /// </summary>
-    public bool IsSyncedAt(long at, TimeSpan margin)
+    /// <remarks>
+    /// A delayed-sync connection is journaled by the VS's sweep timer, not by any packet, so no answered
+    /// batch proves it durable by itself; <paramref name="sweptThrough"/> (UTC ticks) is the latest sync
+    /// due time the VS is known to have swept and journaled (a batch sent a sweep interval after it was
+    /// answered: the sweep was queued before that batch and a reply means everything before it is
+    /// durable). Its due time counts from the flow's first packet, the VS's FirstSeen, not from when
+    /// the generator created the flow.
+    /// </remarks>
+    public bool IsSyncedAt(long at, TimeSpan margin, long sweptThrough = long.MaxValue)
     {
         if (Intent != FlowIntent.Accepted || EstablishedAt == 0 || EstablishedAt > at - margin.Ticks)
             return false;
         return Sync switch
         {
             SyncMode.Immediate => true,
-            SyncMode.Delayed => at - OpenedAt >= (SyncDelay + margin).Ticks,
+            SyncMode.Delayed => FirstPacketAt != 0 && at - FirstPacketAt >= (SyncDelay + margin).Ticks && FirstPacketAt + SyncDelay.Ticks <= sweptThrough,
             _ => false,
         };
     }
@@ -99,6 +110,8 @@ internal sealed class LiveFlow
     /// <summary>The flow's next packet at <paramref name="now"/>; afterwards <see cref="IsDone"/> may be true.</summary>
     public PacketHeader Next(Random random, long now)
     {
+        if (FirstPacketAt == 0)
+            FirstPacketAt = now;
         if (Intent == FlowIntent.OutOfState)
         {
             _stage = Stage.Done;

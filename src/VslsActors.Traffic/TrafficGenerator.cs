@@ -20,7 +20,11 @@ public sealed record TrafficStats(long FlowsStarted, long ConnectionsOpened, lon
 /// <param name="FlowId">The generator's id of the flow.</param>
 /// <param name="Key">The connection's key.</param>
 /// <param name="Probe">A packet that continues the connection without changing it (see <see cref="TrafficGenerator.SyncedProbes"/>).</param>
-public sealed record FlowProbe(VsId Vs, long FlowId, FlowKey Key, PacketHeader Probe);
+/// <param name="Sync">The sync mode of the rule that accepted the connection.</param>
+/// <param name="FirstPacketAt">Timestamp (UTC ticks) of the connection's first packet: the VS's FirstSeen, from which its sync delay runs.</param>
+/// <param name="EstablishedAt">When the generator emitted its establishing packet (UTC ticks).</param>
+/// <param name="SyncDelay">For a delayed-sync connection, its VS's sync delay (due at <paramref name="FirstPacketAt"/> + this).</param>
+public sealed record FlowProbe(VsId Vs, long FlowId, FlowKey Key, PacketHeader Probe, SyncMode Sync = SyncMode.Immediate, long FirstPacketAt = 0, long EstablishedAt = 0, TimeSpan SyncDelay = default);
 
 /// <summary>
 /// Synthetic gateway traffic over a <see cref="Topology"/>'s virtual systems. Deterministic for a
@@ -135,15 +139,18 @@ public sealed class TrafficGenerator
     /// the probe if the connection survived and drops it out-of-state if it was lost. UDP and other
     /// protocols have no such packet (a datagram without a connection opens one), so they are left out.
     /// </summary>
-    public IReadOnlyList<FlowProbe> SyncedProbes(long atTicks, TimeSpan margin, IReadOnlySet<VsId> vss)
+    /// <remarks>Delayed-sync flows count only if their sync was due (first packet + sync delay) by
+    /// <c>sweptThrough</c> (UTC ticks), the latest instant the VS is known to have swept and journaled
+    /// (default: no such bound): the VS journals them on a timer, not in answer to a packet.</remarks>
+    public IReadOnlyList<FlowProbe> SyncedProbes(long atTicks, TimeSpan margin, IReadOnlySet<VsId> vss, long sweptThrough = long.MaxValue)
     {
         var result = new List<FlowProbe>();
         foreach (var f in _live)
         {
-            if (!vss.Contains(f.Vs) || !f.InDataPhase || !f.IsSyncedAt(atTicks, margin))
+            if (!vss.Contains(f.Vs) || !f.InDataPhase || !f.IsSyncedAt(atTicks, margin, sweptThrough))
                 continue;
             if (f.ProbePacket() is { } probe)
-                result.Add(new FlowProbe(f.Vs, f.Id, f.Key, probe));
+                result.Add(new FlowProbe(f.Vs, f.Id, f.Key, probe, f.Sync, f.FirstPacketAt, f.EstablishedAt, f.SyncDelay));
         }
         return result;
     }

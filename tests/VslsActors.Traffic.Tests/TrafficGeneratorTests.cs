@@ -216,6 +216,24 @@ public sealed class TrafficGeneratorTests
     }
 
     [Fact]
+    public void Delayed_sync_connections_count_only_once_the_vs_is_known_to_have_swept_past_their_due_time()
+    {
+        var g = new TrafficGenerator(s_sample, new TrafficOptions { Seed = 8, Connections = 400, LongLivedFraction = 1 });
+        g.NextBatch(4_000, T0);
+        var all = s_sample.VirtualSystems.Select(v => v.Id).ToHashSet();
+        var at = T0 + TimeSpan.TicksPerSecond * 10;
+        // Long after the sync delay, but the VS is not known to have swept since before the first packet:
+        // its sweep may not have journaled a single delayed-sync connection, so none counts.
+        var unswept = g.SyncedProbes(at, TimeSpan.Zero, all, sweptThrough: T0 - 1);
+        Assert.DoesNotContain(unswept, p => p.Sync == SyncMode.Delayed);
+        Assert.Contains(unswept, p => p.Sync == SyncMode.Immediate);
+        // Swept past their due time (first packet + 3 s): they count, each with its first packet's timestamp.
+        var swept = g.SyncedProbes(at, TimeSpan.Zero, all, sweptThrough: T0 + TimeSpan.TicksPerSecond * 4);
+        Assert.Contains(swept, p => p.Sync == SyncMode.Delayed);
+        Assert.All(swept.Where(p => p.Sync == SyncMode.Delayed), p => Assert.True(p.FirstPacketAt >= T0 && p.FirstPacketAt <= T0 + TimeSpan.TicksPerSecond * 4));
+    }
+
+    [Fact]
     public void Bad_options_are_refused_with_the_setting_named()
     {
         var e = Assert.Throws<ArgumentException>(() => new TrafficGenerator(s_sample, new TrafficOptions { PolicyDropFraction = 1.5 }));

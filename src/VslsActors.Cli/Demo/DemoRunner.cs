@@ -13,6 +13,7 @@ using VslsActors.Cluster.Hosting;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Domain;
 using VslsActors.Domain.Flows;
+using VslsActors.Domain.Policy;
 using VslsActors.Domain.Topology;
 using VslsActors.Node;
 using VslsActors.Traffic;
@@ -65,15 +66,27 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     /// </summary>
     internal static readonly TimeSpan SyncMargin = TimeSpan.FromSeconds(1);
 
+    /// <summary>The members' VS sweep interval (hocon/vsls.conf), which journals delayed-sync connections.</summary>
+    private static readonly TimeSpan SweepInterval = VslsActors.Cluster.VirtualSystems.VirtualSystemSettings.Default.SweepInterval;
+
+    /// <summary>Late firing of a sweep timer on a busy member, on top of <see cref="SweepInterval"/>.</summary>
+    private static readonly TimeSpan SweepSlack = TimeSpan.FromMilliseconds(500);
+
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PlacementTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PlacementStableFor = TimeSpan.FromSeconds(3);
 
     private readonly DemoTally _tally = new();
     private readonly object _laneGate = new();
     private readonly Stopwatch _clock = new();
     private readonly List<MemberProcess> _members = [];
     private IDemoView _view = new PlainDemoView(error);
+
+    /// <summary>Where each lost probe is described (temp dir, kept with VSLS_DEMO_KEEP=1); null = nowhere.</summary>
+    private string? _lostProbesPath;
+    private long _killedAtUtc;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -104,6 +117,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         {
             var topologyPath = options.Topology is { } t ? Path.GetFullPath(t) : SampleTopology.WriteTo(temp);
             var dbPath = Path.GetFullPath(options.Db ?? Path.Combine(temp, "vsls.db"));
+            _lostProbesPath = Path.Combine(temp, "lost-probes.txt");
             var ports = FreePorts(options.Members + 1);
             var names = topology.Members.Take(options.Members).Select(m => m.Value).ToArray();
             var seeds = string.Join(',', ports.Take(Math.Min(2, options.Members)).Select(p => $"127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
@@ -158,7 +172,9 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 }
                 var region = await driver.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>(stop.Token).ConfigureAwait(false);
 
+                await WaitForMembersUpAsync(driver.Services.GetRequiredService<ActorSystem>(), temp, stop.Token).ConfigureAwait(false);
                 await WaitForVirtualSystemsAsync(region, topology, temp, stop.Token).ConfigureAwait(false);
+                await WaitForPlacementAsync(region, topology, names, stop.Token).ConfigureAwait(false);
                 report = await DriveAsync(region, topology, names, ports, stop.Token).ConfigureAwait(false);
 
                 // Stop everything before reporting, so the report can say whether every member left gracefully.
@@ -208,6 +224,69 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             else
             {
                 await error.WriteLineAsync($"vsls: demo logs and database kept in {temp}").ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until every member is Up before the first VS is started. A VS is placed when its first
+    /// message arrives: with a member still joining, all VSs landed on the members already up and were
+    /// rebalanced onto the late one during the traffic, where a measured failover then overlapped the
+    /// hand-overs (runs with every VS on member-1 at start measured gaps of 5–8 s).
+    /// </summary>
+    private async Task WaitForMembersUpAsync(ActorSystem system, string temp, CancellationToken ct)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var deadline = _clock.Elapsed + StartupTimeout;
+        while (cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(VslsClusterOptions.MemberRole)) < options.Members)
+        {
+            ct.ThrowIfCancellationRequested();
+            ThrowIfAMemberExited("start-up");
+            if (_clock.Elapsed > deadline)
+                throw new DemoException($"the {options.Members} members did not all join within {StartupTimeout.TotalSeconds:0} s (logs in {temp})");
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+        _view.Event(_clock.Elapsed, $"all {options.Members} members are Up");
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="PlacementTimeout"/>) until every member is Active for some VS. Even with
+    /// every member Up, the coordinator sometimes placed all VSs on member-1 and rebalanced them during
+    /// the traffic: hand-overs stop a VS with batches unanswered and delayed-sync connections unsynced,
+    /// and a kill right after measured a failover on top of a rebalance.
+    /// </summary>
+    private async Task WaitForPlacementAsync(IActorRef region, Topology topology, string[] names, CancellationToken ct)
+    {
+        var deadline = _clock.Elapsed + PlacementTimeout;
+        string Placement() => string.Join(",", topology.VirtualSystems.Select(v => _tally.MemberOf(v.Id)));
+        var last = Placement();
+        var stableSince = _clock.Elapsed;
+        while (true)
+        {
+            var counts = _tally.ActiveCounts();
+            // Every member hosts a VS and nothing moved for a few rebalance rounds (rebalance-interval
+            // = 1 s): with only the first condition, the coordinator went on moving VSs into the traffic.
+            if (names.All(n => counts.GetValueOrDefault(n) > 0) && _clock.Elapsed - stableSince >= PlacementStableFor)
+            {
+                _view.Event(_clock.Elapsed, "VSs placed: " + string.Join(", ", counts.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value}")));
+                return;
+            }
+            if (_clock.Elapsed > deadline)
+            {
+                _view.Event(_clock.Elapsed, $"placement still uneven after {PlacementTimeout.TotalSeconds:0} s; starting traffic anyway");
+                return;
+            }
+            await Task.Delay(500, ct).ConfigureAwait(false);
+            foreach (var st in await PollStatusAsync(region, topology).ConfigureAwait(false))
+            {
+                if (st is not null)
+                    _tally.SetMember(st.VsId, st.Member);
+            }
+            var now = Placement();
+            if (now != last)
+            {
+                last = now;
+                stableSince = _clock.Elapsed;
             }
         }
     }
@@ -262,7 +341,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     /// younger than <see cref="StaleAsk"/>: asks stranded on a killed member must not hold the VS's
     /// traffic back until they time out, or the measured failover gap would be the ask timeout.
     /// </summary>
-    private sealed class Lane
+    internal sealed class Lane
     {
         public readonly List<TimedPacket> Pending = [];
         public readonly List<(TimeSpan SentAt, long FirstTimestamp)> InFlight = [];
@@ -277,7 +356,23 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         /// replies take longer than <see cref="StaleAsk"/> (a busy member) was sent 4 more asks every
         /// 500 ms, its backlog grew until asks timed out, and the overload fed itself.
         /// </summary>
-        public int Outstanding => InFlight.Count(f => f.SentAt >= AbandonedBefore);
+        public int Outstanding(TimeSpan now) => FailingOver ? Active(now) : InFlight.Count(f => f.SentAt >= AbandonedBefore);
+
+        /// <summary>
+        /// Set at the kill for the victim's VSs, cleared by their first reply from another member. Until
+        /// then only young asks count: asks sent after the kill but before the survivors remove the
+        /// victim (≈0.6 s) still go to its dead region and are lost, and capping them with the stale ones
+        /// held the VS's traffic back until they timed out (<see cref="AskTimeout"/>, 3 s), which was
+        /// most of the measured failover gap. Asks sent after the removal wait in the shard region's
+        /// buffer until the VS is re-homed, so traffic resumes as soon as the VS answers.
+        /// </summary>
+        public volatile bool FailingOver;
+
+        /// <summary>
+        /// UTC ticks at which the latest answered ask was sent. Every sweep of the VS that fired a sweep
+        /// interval before that was queued ahead of the ask, and the reply means what it journaled is durable.
+        /// </summary>
+        public long AnsweredSentUtc;
 
         /// <summary>Every packet generated before this (UTC ticks) has been answered or given up on.</summary>
         /// <summary>
@@ -286,7 +381,39 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         /// pass it. A later answer proves it was processed first (one sender, one path: FIFO) and, since
         /// a reply means every delta produced before it is durable, journaled.
         /// </summary>
-        public readonly List<(TimeSpan SentAt, long FirstTimestamp)> TimedOut = [];
+        public readonly List<(TimeSpan SentAt, long FirstTimestamp, TimedPacket[] Packets)> TimedOut = [];
+
+        /// <summary>The member that answered this VS last: an answer from another one means the VS moved.</summary>
+        public string? LastMember;
+
+        /// <summary>
+        /// Connections with a packet in an ask that timed out at a home the VS has since left. FIFO proves
+        /// nothing across homes: the old incarnation may have stopped (hand-off, rebalance) without
+        /// processing or journaling that ask, and the new one never saw its packets. Such a connection
+        /// is never counted as synced (a run that rebalanced during traffic counted 45 of them lost).
+        /// </summary>
+        public readonly HashSet<FlowKey> Stranded = [];
+
+        /// <summary>
+        /// Moves of this VS to another home seen in replies: when (UTC ticks), and the latest delayed-sync
+        /// due time the old home had swept and answered for (see <see cref="AnsweredSentUtc"/>). A
+        /// delayed-sync connection not yet synced at a move is gone by design; it must not be counted
+        /// as synced later (a rebalance during traffic counted 31 of them lost on one VS).
+        /// </summary>
+        public readonly List<(long MovedAtUtc, long OldSweptThrough)> Moves = [];
+
+        /// <summary>Whether <paramref name="p"/> may have been lost by a move of this VS before the kill (not the kill's fault).</summary>
+        public bool LostInAMove(FlowProbe p)
+        {
+            if (Stranded.Contains(p.Key))
+                return true;
+            foreach (var (movedAt, oldSwept) in Moves)
+            {
+                if (p.Sync == SyncMode.Delayed && p.FirstPacketAt < movedAt && p.FirstPacketAt + p.SyncDelay.Ticks > oldSwept)
+                    return true;
+            }
+            return false;
+        }
 
         public long Watermark(long now)
         {
@@ -309,7 +436,9 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         if (!_clock.IsRunning)
             _clock.Start();
         var generator = new TrafficGenerator(topology, new TrafficOptions { Seed = options.Seed, Connections = options.Connections });
-        var lanes = topology.VirtualSystems.ToDictionary(v => v.Id, _ => new Lane());
+        // Each lane starts knowing where its VS was started: a VS handed over before its first answer
+        // (its first journal write still pending) must count as moved too (run d1: 20 lost that way).
+        var lanes = topology.VirtualSystems.ToDictionary(v => v.Id, v => new Lane { LastMember = _tally.MemberOf(v.Id) });
         var traffic = Stopwatch.StartNew();
         var start = _clock.Elapsed;
         TimeSpan Now() => _clock.Elapsed - start; // traffic time
@@ -330,13 +459,14 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             // Caller holds _laneGate.
             var now = Now();
             var active = lane.Active(now);
-            var outstanding = lane.Outstanding;
+            var outstanding = lane.Outstanding(now);
             while (active < MaxInFlightPerVs && outstanding < MaxOutstandingPerVs && lane.Pending.Count > 0)
             {
                 var n = Math.Min(MaxPacketsPerAsk, lane.Pending.Count);
                 var packets = lane.Pending.GetRange(0, n).ToArray();
                 lane.Pending.RemoveRange(0, n);
                 var entry = (now, packets[0].Timestamp);
+                var sentUtc = DateTime.UtcNow.Ticks;
                 lane.InFlight.Add(entry);
                 active++;
                 outstanding++;
@@ -345,16 +475,49 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                     .ContinueWith(t =>
                     {
                         if (t.IsCompletedSuccessfully)
+                        {
                             _tally.Record(vs, t.Result, Now());
+                            if (lane.FailingOver && victim is { } v && t.Result.Member != v.Name)
+                                lane.FailingOver = false;
+                        }
                         else
                             _tally.Unanswered(n);
                         lock (_laneGate)
                         {
                             lane.InFlight.Remove(entry);
                             if (!t.IsCompletedSuccessfully)
-                                lane.TimedOut.Add(entry);
+                            {
+                                // Sent before the VS was seen to move: it went to the old home, which may
+                                // have stopped without processing it; no later answer can vouch for it.
+                                if (lane.Moves.Count > 0 && sentUtc < lane.Moves[^1].MovedAtUtc)
+                                {
+                                    foreach (var p in packets)
+                                        lane.Stranded.Add(FlowKey.FromPacket(p.Header));
+                                }
+                                else
+                                {
+                                    lane.TimedOut.Add((entry.now, entry.Item2, packets));
+                                }
+                            }
                             else
-                                lane.TimedOut.RemoveAll(f => f.SentAt < entry.now);
+                            {
+                                if (lane.LastMember is { } last && last != t.Result.Member)
+                                {
+                                    lane.Moves.Add((DateTime.UtcNow.Ticks, lane.AnsweredSentUtc - (SweepInterval + SweepSlack).Ticks));
+                                    foreach (var f in lane.TimedOut)
+                                    {
+                                        foreach (var p in f.Packets)
+                                            lane.Stranded.Add(FlowKey.FromPacket(p.Header));
+                                    }
+                                    lane.TimedOut.Clear();
+                                }
+                                else
+                                {
+                                    lane.TimedOut.RemoveAll(f => f.SentAt < entry.now);
+                                }
+                                lane.LastMember = t.Result.Member;
+                                lane.AnsweredSentUtc = Math.Max(lane.AnsweredSentUtc, sentUtc);
+                            }
                         }
                     }, TaskScheduler.Default);
             }
@@ -414,16 +577,22 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 lock (_laneGate)
                 {
                     foreach (var vs in victimVss)
-                        probeList.AddRange(generator.SyncedProbes(lanes[vs].Watermark(utcNow), SyncMargin, new HashSet<VsId> { vs }));
+                        probeList.AddRange(generator.SyncedProbes(lanes[vs].Watermark(utcNow), SyncMargin, new HashSet<VsId> { vs },
+                                lanes[vs].AnsweredSentUtc - (SweepInterval + SweepSlack).Ticks)
+                            .Where(p => !lanes[vs].LostInAMove(p)));
                 }
                 probes = probeList;
+                _killedAtUtc = DateTime.UtcNow.Ticks;
                 victim.Kill();
                 // Asks in flight to the victim's VSs are stranded: they must not hold those VSs' traffic
                 // back until they time out (the measured gap would be the ask timeout).
                 lock (_laneGate)
                 {
                     foreach (var vs in victimVss)
+                    {
                         lanes[vs].AbandonedBefore = now + TimeSpan.FromTicks(1);
+                        lanes[vs].FailingOver = true;
+                    }
                 }
                 _view.Event(now, $"killed {victim.Name} (SIGKILL) — it was Active for VSs {string.Join(", ", victimVss.Order())}; {probes.Count} synced connections to check");
             }
@@ -483,6 +652,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
     private async Task<(long Lost, long Unanswered)> ProbeAsync(IActorRef region, IReadOnlyList<FlowProbe> probes, CancellationToken ct)
     {
         long lost = 0, unanswered = 0;
+        var lostProbes = new System.Collections.Concurrent.ConcurrentBag<FlowProbe>();
         using var limit = new SemaphoreSlim(64);
         var tasks = probes.Select(async p =>
         {
@@ -492,7 +662,10 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 var packet = new TimedPacket(DateTime.UtcNow.Ticks, p.Probe);
                 var v = await region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(p.Vs, [packet]), AskTimeout, ct).ConfigureAwait(false);
                 if (v.Counts.OutOfState > 0)
+                {
                     Interlocked.Increment(ref lost);
+                    lostProbes.Add(p);
+                }
             }
             catch (Exception) when (!ct.IsCancellationRequested) // timeout, or a VS failing during a failover: try again / count it
             {
@@ -504,6 +677,15 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             }
         }).ToArray();
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        if (_lostProbesPath is { } path)
+        {
+            // One line per lost connection, times in ms relative to the kill: what it takes to trace
+            // one through the journal (persistence id vs-<VS>).
+            static string Ms(long ticks, long kill) => ticks == 0 ? "-" : ((ticks - kill) / TimeSpan.TicksPerMillisecond).ToString(CultureInfo.InvariantCulture);
+            var lines = lostProbes.OrderBy(p => p.Vs.Value).ThenBy(p => p.FlowId).Select(p =>
+                $"vs={p.Vs} flow={p.FlowId} key={p.Key} sync={p.Sync} first_packet_ms={Ms(p.FirstPacketAt, _killedAtUtc)} established_ms={Ms(p.EstablishedAt, _killedAtUtc)}");
+            await File.WriteAllLinesAsync(path, lines, ct).ConfigureAwait(false);
+        }
         return (lost, unanswered);
     }
 

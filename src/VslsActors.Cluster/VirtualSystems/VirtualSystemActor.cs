@@ -151,6 +151,9 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
     private SyncedTable? _recovering = new();
     private int _recovered;
+    // Recovery cost, logged when it completes: how long, from which checkpoint, how many journal events.
+    private readonly System.Diagnostics.Stopwatch _recoveryClock = System.Diagnostics.Stopwatch.StartNew();
+    private long _recoveredEvents;
 
     /// <summary>Props of the persistent VS entity for <paramref name="config"/> running on <paramref name="member"/>.</summary>
     public static Props Props(VirtualSystemConfig config, MemberName member, VirtualSystemSettings settings)
@@ -230,6 +233,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private void OnRecoveredDeltas(ConnectionDeltas deltas)
     {
         var table = _recovering ??= new SyncedTable();
+        _recoveredEvents++;
         foreach (var delta in deltas.Deltas)
             table.Apply((SyncedChange)delta.Kind, ToSynced(delta.Connection));
     }
@@ -259,8 +263,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _writer = Context.ActorOf(DeltaWriter.Props(PersistenceId, Journal), "journal-writer");
         Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, _settings.SweepInterval);
         Timers.StartPeriodicTimer(CheckpointTick.Instance, CheckpointTick.Instance, _settings.CheckpointInterval);
-        _log.Info("VS {VsId} ({VsName}) started on {Member}: {Recovered} connections recovered up to delta {SequenceNr}",
-            _config.Id, _config.Name, _member, _recovered, LastSequenceNr);
+        _log.Info("VS {VsId} ({VsName}) started on {Member}: {Recovered} connections recovered up to delta {SequenceNr} in {RecoveryMs} ms (checkpoint at {CheckpointSequenceNr}, {Events} journal events replayed)",
+            new object[] { _config.Id, _config.Name, _member, _recovered, LastSequenceNr, _recoveryClock.ElapsedMilliseconds, _lastCheckpointSequenceNr, _recoveredEvents });
     }
 
     private static SyncedConnection ToSynced(ConnectionRecord r) => new(r.Key, r.State, r.Sync, r.RuleName);
