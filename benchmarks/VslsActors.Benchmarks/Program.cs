@@ -1,6 +1,12 @@
 using BenchmarkDotNet.Running;
+using VslsActors.Benchmarks;
 
 // Runs the benchmarks chosen on the command line, e.g.
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- --filter '*Policy*'
+// or the runtime figures that need databases and restarts (see RuntimeBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
 // See docs/benchmarks.md for the figures and the machine they were measured on.
+if (args.Length > 0 && args[0] == "runtime-bench")
+    return RuntimeBench.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
