@@ -22,10 +22,20 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// <remarks>
 /// <para><b>Table.</b> One <see cref="Entry"/> per tracked connection in a <c>Dictionary&lt;FlowKey, Entry&gt;</c>.
 /// An entry is <em>live</em> (a <see cref="ConnectionActor"/> child holds the authoritative state)
-/// or <em>passivated</em> (the child went idle for <see cref="VirtualSystemSettings.PassivateAfter"/>,
+/// or a <em>record</em>: just opened (see the open path below) or <em>passivated</em> (the child went idle for <see cref="VirtualSystemSettings.PassivateAfter"/>,
 /// handed its state over and stopped; the entry's compact record is the state, ~200 bytes instead of an
 /// actor's ~1.9 KB). The next packet rehydrates a child from the record. Passivated entries expire on
 /// the VS's sweep tick, from a min-heap ordered by expiry time.</para>
+/// <para><b>Open path.</b> A new connection does not get an actor: the VS applies its first packet
+/// with <see cref="ConnectionStateMachine.Open"/> and keeps it as a record, the same representation as
+/// a passivated connection (same expiry min-heap, same sweep). Its actor is created, rehydrated from the
+/// record like a passivated connection's, when the connection gets its next packet (later in the same
+/// batch, or in a later one). So one owner holds a connection's state at a time (the record, or the
+/// actor once it exists), a batch of SYNs creates no actor, sends no child message and its reply waits
+/// only for its deltas (measured: creating an actor per SYN capped one VS near 30k opens/s). A
+/// connection that never sends a second packet never costs an actor; it expires by the sweep, and
+/// until its actor exists it expires by that timer only (as an actor does), not by a later packet's
+/// timestamp, so its grace is at most one <see cref="VirtualSystemSettings.SweepInterval"/>.</para>
 /// <para><b>Hot path.</b> A <see cref="VirtualSystemCommands.ProcessPackets"/> batch is split per
 /// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message
 /// (the shared batch array and an exact-size array of its packets' positions) per touched connection; nothing else is allocated per packet.
@@ -64,6 +74,11 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         public bool Synced;
         public bool Removed;
         public IActorRef? Child;
+        /// <summary>
+        /// Opened as a record and never had an actor: like an actor, it expires by a timer (the sweep)
+        /// only, not by a packet's timestamp, so the open path keeps the actor's expiry semantics.
+        /// </summary>
+        public bool Fresh;
         /// <summary>Packets forwarded to the current child (compared with its PacketsSeen).</summary>
         public long Forwarded;
         /// <summary>Bumped whenever the entry's heap positions become stale.</summary>
@@ -288,7 +303,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             var key = FlowKey.FromPacket(packet.Header);
             if (_entries.TryGetValue(key, out var entry))
             {
-                if (entry.Child is null && ConnectionStateMachine.IsExpired(entry.State, packet.Timestamp, _config.Timeouts))
+                if (entry.Child is null && !entry.Fresh && ConnectionStateMachine.IsExpired(entry.State, packet.Timestamp, _config.Timeouts))
                 {
                     // A passivated connection that has expired is gone: this is a first packet again.
                     RemoveEntry(entry);
@@ -317,16 +332,20 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
                 Count(batch, decision.Outcome);
                 if (!decision.Opens)
                     continue;
+                // Open path: the new connection starts as a record (its opener applied by the pure
+                // state machine here and counted above), exactly like a passivated connection. It gets
+                // an actor only if a later packet arrives, in this batch (below) or a later one, so a
+                // batch of SYNs creates no actor and sends no child message.
                 entry = new Entry
                 {
                     Key = key,
                     State = ConnectionStateMachine.Open(packet.Header, packet.Timestamp),
                     Sync = decision.Rule.Sync,
                     RuleName = decision.Rule.RuleName,
-                    BatchMark = batchId,
+                    Fresh = true,
                 };
                 _entries.Add(key, entry);
-                touched.Add(entry); // gets its actor below, with no packet to step (the opener is counted)
+                _passivatedExpiry.Enqueue((entry, entry.Generation), ConnectionStateMachine.ExpiresAt(entry.State, _config.Timeouts));
                 OnOpened(entry);
                 continue;
             }
@@ -363,6 +382,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             {
                 entry.Child = Context.ActorOf(ConnectionActor.Props(entry.Key, entry.State, _config.Timeouts, _settings.PassivateAfter));
                 entry.Forwarded = 0;
+                entry.Fresh = false;
                 entry.Generation++; // a passivated entry's expiry-heap position is stale now
                 _liveActors++;
             }

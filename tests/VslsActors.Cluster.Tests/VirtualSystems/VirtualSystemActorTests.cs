@@ -25,9 +25,14 @@ public sealed class VirtualSystemActorTests
         Assert.Equal(new VerdictCounts(Accepted: 2, PolicyDropped: 1, Rejected: 1, OutOfState: 1, OverLimit: 1), counts);
         var status = await Status(vs);
         Assert.Equal(2, status.Connections);
-        Assert.Equal(2, status.LiveConnectionActors);
+        Assert.Equal(0, status.LiveConnectionActors); // opened as records: an actor comes with the next packet
         Assert.Equal(counts, status.Totals);
         Assert.Equal(2, status.DeltasJournaled); // two immediate-sync Opened deltas, durable before the reply
+
+        // Traffic on an opened connection gives it its actor, which steps the packet from the opened state.
+        var reply = await Send(vs, Tcp(1, 80, TcpFlags.Syn | TcpFlags.Ack, fromServer: true));
+        Assert.Equal(1, reply.Accepted);
+        Assert.Equal(1, (await Status(vs)).LiveConnectionActors);
     }
 
     [Fact]
