@@ -378,23 +378,11 @@ internal static class RuntimeBench
         return batches;
     }
 
-    private static ActorSystem StartSystem(DatabaseOptions database, string name)
-    {
-        var config = ConfigurationFactory.ParseString($$"""
+    private static ActorSystem StartSystem(DatabaseOptions database, string name) =>
+        ActorSystem.Create(name, VslsPersistence.StandaloneSetup(database, ConfigurationFactory.ParseString("""
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
-            akka.actor.serializers.vsls-persistence = "{{typeof(VslsPersistenceSerializer).AssemblyQualifiedName}}"
-            akka.actor.serialization-bindings {
-              "VslsActors.Cluster.Protocol.IVslsPersistedData, VslsActors.Cluster" = vsls-persistence
-            }
-            """).WithFallback(VslsPersistence.Hocon(database));
-        var bootstrap = BootstrapSetup.Create().WithConfig(config);
-        // SQLite gets synchronous=NORMAL and busy_timeout as in VslsHosting.
-        ActorSystemSetup setup = SqliteConnectionPragmas.SetupFor(database) is { } sqlite
-            ? ActorSystemSetup.Create(bootstrap, sqlite)
-            : ActorSystemSetup.Create(bootstrap);
-        return ActorSystem.Create(name, setup);
-    }
+            """)));
 
     private static VirtualSystemReplies.Status Status(IActorRef vs, VsId id) =>
         vs.Ask<VirtualSystemReplies.Status>(new VirtualSystemQueries.GetStatus(id), TimeSpan.FromMinutes(2)).Result;

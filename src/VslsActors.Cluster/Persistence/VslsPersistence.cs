@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -90,6 +92,27 @@ public static class VslsPersistence
 
     /// <summary><see cref="HoconText"/> parsed.</summary>
     public static Config Hocon(DatabaseOptions database) => ConfigurationFactory.ParseString(HoconText(database));
+
+    /// <summary>
+    /// The setup of an ActorSystem that persists VSs without the rest of <c>AddVsls</c> (tests and
+    /// benchmarks that run a VS actor on its own): the journal and snapshot store of
+    /// <paramref name="database"/>, the stable-manifest serializer bound to persisted data, and for
+    /// SQLite the connection pragmas members use. <paramref name="overrides"/> wins over all of it.
+    /// </summary>
+    public static ActorSystemSetup StandaloneSetup(DatabaseOptions database, Config? overrides = null)
+    {
+        var serialization = ConfigurationFactory.ParseString($$"""
+            akka.actor.serializers.vsls-persistence = "{{typeof(Serialization.VslsPersistenceSerializer).AssemblyQualifiedName}}"
+            akka.actor.serialization-bindings {
+              "{{typeof(Protocol.IVslsPersistedData).FullName}}, {{typeof(Protocol.IVslsPersistedData).Assembly.GetName().Name}}" = vsls-persistence
+            }
+            """);
+        var config = (overrides ?? Config.Empty).WithFallback(serialization).WithFallback(Hocon(database));
+        var bootstrap = BootstrapSetup.Create().WithConfig(config);
+        return SqliteConnectionPragmas.SetupFor(database) is { } sqlite
+            ? ActorSystemSetup.Create(bootstrap, sqlite)
+            : ActorSystemSetup.Create(bootstrap);
+    }
 
     /// <summary>
     /// Opens one connection to <paramref name="database"/> and returns null when that works, or a

@@ -50,16 +50,12 @@ internal sealed class VsHarness : IAsyncDisposable
         var journalClass = FlakyJournal
             ? $"journal.sql.class = \"{typeof(FlakyJournal).AssemblyQualifiedName}\""
             : "";
-        var config = ConfigurationFactory.ParseString($$"""
+        var overrides = ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
-            akka.actor.serializers.vsls-persistence = "{{typeof(VslsActors.Cluster.Serialization.VslsPersistenceSerializer).AssemblyQualifiedName}}"
-            akka.actor.serialization-bindings {
-              "VslsActors.Cluster.Protocol.IVslsPersistedData, VslsActors.Cluster" = vsls-persistence
-            }
             akka.persistence { {{journalClass}} }
-            """).WithFallback(VslsPersistence.Hocon(Database));
-        var system = ActorSystem.Create("vs-test-" + _systems.Count, config);
+            """);
+        var system = ActorSystem.Create("vs-test-" + _systems.Count, VslsPersistence.StandaloneSetup(Database, overrides));
         _systems.Add(system);
         return system;
     }
