@@ -5,8 +5,12 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- --filter '*Policy*'
 // or the runtime figures that need databases and restarts (see RuntimeBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
+// or established packets through a one-member cluster's shard region (EstablishedBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- established-bench [seconds]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
 if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "established-bench")
+    return EstablishedBench.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

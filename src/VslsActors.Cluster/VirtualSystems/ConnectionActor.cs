@@ -8,8 +8,8 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// <summary>
 /// One tracked connection of a VS: its key (which remembers the originator), its protocol state
 /// and counters (<see cref="ConnectionState"/>). Steps every packet its VS forwards through
-/// <see cref="ConnectionStateMachine.Step"/>, replies one <see cref="ConnectionVerdicts"/> per batch
-/// with the lifecycle changes the batch caused, and reports itself idle — expired, or unused for
+/// <see cref="ConnectionStateMachine.Step"/>, adds its verdicts to the batch's shared
+/// <see cref="BatchTally"/>, sends the lifecycle changes the batch caused (if any), and reports itself idle — expired, or unused for
 /// the passivation time — so the VS can drop it or keep it as a compact record.
 /// </summary>
 /// <remarks>
@@ -80,7 +80,11 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
         _packetsSeen += indices.Length;
         _lastActivity = DateTime.UtcNow.Ticks;
-        Sender.Tell(new ConnectionVerdicts(batch.BatchId, accepted, outOfState, changes?.ToArray()));
+        if (changes is not null)
+            Context.Parent.Tell(new ConnectionChanges(changes.ToArray()));
+        // After the changes (see BatchTally): the last child to finish completes the batch.
+        if (batch.Tally.Release(accepted, outOfState))
+            Context.Parent.Tell(batch.Tally);
         if (_idleReported)
         {
             // The VS ignored our idle report because these packets were on their way: watch again.

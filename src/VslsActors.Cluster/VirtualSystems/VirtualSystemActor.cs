@@ -90,20 +90,11 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         public ConnectionRecord ToRecord() => new(Key, State, Sync, RuleName);
     }
 
-    private sealed class PendingBatch(IActorRef replyTo)
-    {
-        public readonly IActorRef ReplyTo = replyTo;
-        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit;
-        public int Outstanding;
-
-        public VerdictCounts Counts => new(Accepted, PolicyDropped, Rejected, OutOfState, OverLimit);
-    }
-
     private sealed class PendingWrite(long sequenceNr, ImmutableArray<ConnectionDelta> deltas)
     {
         public readonly long SequenceNr = sequenceNr;
         public readonly ConnectionDeltas Payload = new(deltas);
-        public readonly List<PendingBatch> Waiters = [];
+        public readonly List<BatchTally> Waiters = [];
     }
 
     private sealed class Sweep
@@ -136,7 +127,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private readonly PriorityQueue<(Entry Entry, int Generation), long> _syncDue = new();
     private int _liveActors;
 
-    private readonly Dictionary<long, PendingBatch> _batches = new();
+    private int _batchesOpen;
     private long _nextBatchId;
     private Entry?[] _packetEntries = new Entry?[256];
     private readonly List<Entry> _touched = [];
@@ -146,7 +137,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     // Journal: deltas not yet in a write, writes sealed (numbered) but not sent, the one in flight.
     private IActorRef _writer = ActorRefs.Nobody;
     private List<ConnectionDelta> _unwritten = [];
-    private readonly List<PendingBatch> _unwrittenWaiters = [];
+    private readonly List<BatchTally> _unwrittenWaiters = [];
     private readonly Queue<PendingWrite> _sealed = new();
     private PendingWrite? _inFlight;
     private long _nextSequenceNr = 1;
@@ -196,7 +187,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
 
         Command<VirtualSystemCommands.ProcessPackets>(OnPackets);
-        Command<ConnectionVerdicts>(OnVerdicts);
+        Command<BatchTally>(OnBatchTally);
+        Command<ConnectionChanges>(OnChanges);
         Command<ConnectionIdle>(OnIdle);
         Command<Sweep>(_ => OnSweep());
         Command<CheckpointTick>(_ =>
@@ -290,7 +282,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     {
         var packets = command.Packets ?? [];
         var batchId = ++_nextBatchId;
-        var batch = new PendingBatch(Sender);
+        var batch = new BatchTally(Sender);
         if (_packetEntries.Length < packets.Length)
             _packetEntries = new Entry?[Math.Max(packets.Length, _packetEntries.Length * 2)];
         var packetEntries = _packetEntries;
@@ -388,25 +380,26 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             }
             if (entry.BatchIndices is { } sub)
             {
-                entry.Child.Tell(new ConnectionPackets(batchId, packets, sub));
+                batch.Hold();
+                entry.Child.Tell(new ConnectionPackets(batch, packets, sub));
                 entry.Forwarded += sub.Length;
                 entry.BatchIndices = null;
-                batch.Outstanding++;
             }
         }
         touched.Clear();
 
-        if (batch.Outstanding == 0)
+        // The VS's own hold: if every child already finished, the batch is done here.
+        if (batch.Release(0, 0))
             BatchDone(batch);
         else
-            _batches.Add(batchId, batch);
+            _batchesOpen++;
         Flush();
     }
 
     private static bool IsBareSyn(in PacketHeader header) =>
         header.Protocol == Domain.Net.IpProtocol.Tcp && (header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Fin | TcpFlags.Rst)) == TcpFlags.Syn;
 
-    private static void Count(PendingBatch batch, AdmissionOutcome outcome)
+    private static void Count(BatchTally batch, AdmissionOutcome outcome)
     {
         switch (outcome)
         {
@@ -418,22 +411,18 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void OnVerdicts(ConnectionVerdicts verdicts)
+    private void OnChanges(ConnectionChanges changes)
     {
-        if (verdicts.Changes is { } changes)
-        {
-            foreach (var change in changes)
-                OnLifecycle(change);
-        }
-        if (!_batches.TryGetValue(verdicts.BatchId, out var batch))
-            return;
-        batch.Accepted += verdicts.Accepted;
-        batch.OutOfState += verdicts.OutOfState;
-        if (--batch.Outstanding == 0)
-        {
-            _batches.Remove(verdicts.BatchId);
-            BatchDone(batch);
-        }
+        foreach (var change in changes.Changes)
+            OnLifecycle(change);
+        Flush();
+    }
+
+    /// <summary>The last connection actor of a batch finished (see <see cref="BatchTally"/>).</summary>
+    private void OnBatchTally(BatchTally batch)
+    {
+        _batchesOpen--;
+        BatchDone(batch);
         Flush();
     }
 
@@ -551,13 +540,14 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private void AddDelta(DeltaKind kind, Entry entry) => _unwritten.Add(new ConnectionDelta(kind, entry.ToRecord()));
 
     /// <summary>Replies to a batch once everything produced so far is durable (immediately if it already is).</summary>
-    private void BatchDone(PendingBatch batch)
+    private void BatchDone(BatchTally batch)
     {
-        _accepted += batch.Accepted;
-        _policyDropped += batch.PolicyDropped;
-        _rejected += batch.Rejected;
-        _outOfState += batch.OutOfState;
-        _overLimit += batch.OverLimit;
+        var counts = batch.Counts;
+        _accepted += counts.Accepted;
+        _policyDropped += counts.PolicyDropped;
+        _rejected += counts.Rejected;
+        _outOfState += counts.OutOfState;
+        _overLimit += counts.OverLimit;
         if (_unwritten.Count > 0)
             _unwrittenWaiters.Add(batch);
         else if (_sealed.Count > 0)
@@ -568,7 +558,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             Reply(batch);
     }
 
-    private void Reply(PendingBatch batch) =>
+    private void Reply(BatchTally batch) =>
         batch.ReplyTo.Tell(new VirtualSystemReplies.PacketVerdicts(_config.Id, _member.Value, batch.Counts));
 
     /// <summary>Numbers the unwritten deltas as the next event (they will be written after what is already sealed).</summary>
@@ -740,8 +730,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
-        if (_batches.Count > 0 || _inFlight is not null || _unwritten.Count > 0)
-            _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batches.Count + _unwrittenWaiters.Count);
+        if (_batchesOpen > 0 || _inFlight is not null || _unwritten.Count > 0)
+            _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batchesOpen + _unwrittenWaiters.Count);
         base.PostStop();
     }
 }
