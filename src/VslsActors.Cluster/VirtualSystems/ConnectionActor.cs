@@ -50,6 +50,7 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         Receive<ConnectionPackets>(OnPackets);
         Receive<IdleCheck>(_ => OnIdleCheck());
+        Receive<ReportState>(r => Sender.Tell(new StateReport(r.ListingId, _key, _state)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -61,10 +62,10 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
         int accepted = 0, outOfState = 0;
         List<LifecycleChange>? changes = null;
         var packets = batch.Batch;
-        var indices = batch.Indices;
-        for (var i = 0; i < indices.Length; i++)
+        var count = batch.Count;
+        for (var i = 0; i < count; i++)
         {
-            ref readonly var p = ref packets[indices[i]];
+            ref readonly var p = ref packets[batch.IndexAt(i)];
             var result = ConnectionStateMachine.Step(ref _state, p.Header, _key.DirectionOf(p.Header), p.Timestamp);
             if (result.Accepted)
                 accepted++;
@@ -78,7 +79,7 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
                 (changes ??= []).Add(new LifecycleChange(result.Transition, _key, _state));
             }
         }
-        _packetsSeen += indices.Length;
+        _packetsSeen += count;
         _lastActivity = DateTime.UtcNow.Ticks;
         if (changes is not null)
             Context.Parent.Tell(new ConnectionChanges(changes.ToArray()));

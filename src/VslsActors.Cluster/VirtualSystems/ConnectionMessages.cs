@@ -60,15 +60,29 @@ internal static class ConnectionMessages
     /// <summary>
     /// One batch's packets for one connection: the positions (<see cref="Indices"/>, in arrival order) of
     /// its packets in the whole batch <see cref="Batch"/>, which every child of the VS shares read-only —
-    /// 4 bytes per packet instead of a copy of each packet.
+    /// 4 bytes per packet instead of a copy of each packet. A connection with a single packet in the
+    /// batch gets no array: <see cref="Indices"/> is null and <see cref="First"/> is its position.
     /// </summary>
-    internal sealed record ConnectionPackets(BatchTally Tally, TimedPacket[] Batch, int[] Indices) : INoSerializationVerificationNeeded;
+    internal sealed record ConnectionPackets(BatchTally Tally, TimedPacket[] Batch, int[]? Indices, int First) : INoSerializationVerificationNeeded
+    {
+        /// <summary>How many packets of the batch are this connection's.</summary>
+        public int Count => Indices?.Length ?? 1;
+
+        /// <summary>The position in <see cref="Batch"/> of this connection's <paramref name="n"/>th packet.</summary>
+        public int IndexAt(int n) => Indices is { } indices ? indices[n] : First;
+    }
 
     /// <summary>A lifecycle change a packet caused, with the key (new originator after a reopen) and the state right after it.</summary>
     internal readonly record struct LifecycleChange(LifecycleTransition Transition, FlowKey Key, ConnectionState State);
 
     /// <summary>The lifecycle changes one batch caused on one connection (sent only when there are any: rare on established traffic).</summary>
     internal sealed record ConnectionChanges(LifecycleChange[] Changes) : INoSerializationVerificationNeeded;
+
+    /// <summary>Asks a connection actor for its current state (for a connection listing).</summary>
+    internal sealed record ReportState(long ListingId) : INoSerializationVerificationNeeded;
+
+    /// <summary>A connection actor's answer to <see cref="ReportState"/>: its key (which may have been re-keyed by a reopen) and state.</summary>
+    internal sealed record StateReport(long ListingId, FlowKey Key, ConnectionState State) : INoSerializationVerificationNeeded;
 
     /// <summary>
     /// A connection actor has been idle: either its connection expired (<see cref="Expired"/>) or it

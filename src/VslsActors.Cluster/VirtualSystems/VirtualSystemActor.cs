@@ -37,11 +37,14 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// until its actor exists it expires by that timer only (as an actor does), not by a later packet's
 /// timestamp, so its grace is at most one <see cref="VirtualSystemSettings.SweepInterval"/>.</para>
 /// <para><b>Hot path.</b> A <see cref="VirtualSystemCommands.ProcessPackets"/> batch is split per
-/// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message
-/// (the shared batch array and an exact-size array of its packets' positions) per touched connection; nothing else is allocated per packet.
-/// Unknown keys go through <see cref="Admission.Decide"/> (state, policy, limit).</para>
+/// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message per
+/// touched connection (the shared batch array and the positions of its packets: an exact-size array,
+/// or none for a single packet). The connection actors add their verdicts to the batch's shared
+/// <see cref="BatchTally"/> and the last one sends it back: one message returns per batch, not one per
+/// connection. Nothing else is allocated per packet. Unknown keys go through <see cref="Admission.Decide"/>
+/// (state, policy, limit).</para>
 /// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
-/// answered <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
+/// finished it <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
 /// not written with <c>Persist</c>/<c>PersistAsync</c>: on a journal failure both end in
 /// <c>Eventsourced</c> stopping the actor unconditionally (after <c>OnPersistFailure</c>), losing the
 /// live table and its children. Instead a <see cref="DeltaWriter"/> child writes through the journal
@@ -85,6 +88,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         public int Generation;
         public long BatchMark;
         public int BatchCount;
+        public int BatchFirst;
         public int[]? BatchIndices;
 
         public ConnectionRecord ToRecord() => new(Key, State, Sync, RuleName);
@@ -96,6 +100,20 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         public readonly ConnectionDeltas Payload = new(deltas);
         public readonly List<BatchTally> Waiters = [];
     }
+
+    /// <summary>A connection listing waiting for its live connection actors' states.</summary>
+    private sealed class PendingListing(long id, IActorRef replyTo, Entry[] entries, int total)
+    {
+        public readonly long Id = id;
+        public readonly IActorRef ReplyTo = replyTo;
+        public readonly Entry[] Entries = entries;
+        public readonly int Total = total;
+        public readonly (FlowKey Key, ConnectionState State)?[] States = new (FlowKey, ConnectionState)?[entries.Length];
+        /// <summary>Children asked and not yet answered, with their position in <see cref="Entries"/>.</summary>
+        public readonly Dictionary<IActorRef, int> Asked = new();
+    }
+
+    private sealed record ListingDeadline(long ListingId);
 
     private sealed class Sweep
     {
@@ -128,6 +146,11 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private int _liveActors;
 
     private int _batchesOpen;
+    private readonly Dictionary<long, PendingListing> _listings = new();
+    private long _nextListingId;
+
+    /// <summary>How long a listing waits for live connection actors' states.</summary>
+    private static readonly TimeSpan ListDeadline = TimeSpan.FromSeconds(5);
     private long _nextBatchId;
     private Entry?[] _packetEntries = new Entry?[256];
     private readonly List<Entry> _touched = [];
@@ -212,6 +235,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Command<VirtualSystemCommands.EnsureStarted>(_ => Sender.Tell(new VirtualSystemReplies.Started(_config.Id, _member.Value, _startedAt)));
         Command<VirtualSystemQueries.GetStatus>(_ => Sender.Tell(StatusNow()));
         Command<VirtualSystemQueries.ListConnections>(OnList);
+        Command<StateReport>(OnStateReport);
+        Command<ListingDeadline>(OnListingDeadline);
     }
 
     /// <inheritdoc />
@@ -346,25 +371,33 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             {
                 entry.BatchMark = batchId;
                 entry.BatchCount = 0;
+                entry.BatchFirst = i;
                 touched.Add(entry);
             }
             entry.BatchCount++;
             packetEntries[i] = entry;
         }
 
-        // One exact-size index array per touched connection, filled in arrival order; the packets
-        // themselves stay in the batch's array, which the children share read-only.
+        // One exact-size index array per connection with several packets in the batch, filled in
+        // arrival order; a connection with one packet (the common case when a batch spreads over many
+        // connections) gets its index in the message itself. The packets stay in the batch's array,
+        // which the children share read-only.
+        var anyArray = false;
         foreach (var entry in touched)
         {
-            if (entry.BatchCount > 0)
+            if (entry.BatchCount > 1)
+            {
                 entry.BatchIndices = new int[entry.BatchCount];
+                anyArray = true;
+            }
             entry.BatchCount = 0;
         }
         for (var i = 0; i < packets.Length; i++)
         {
             if (packetEntries[i] is { } entry)
             {
-                entry.BatchIndices![entry.BatchCount++] = i;
+                if (anyArray && entry.BatchIndices is { } indices)
+                    indices[entry.BatchCount++] = i;
                 packetEntries[i] = null;
             }
         }
@@ -378,13 +411,11 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
                 entry.Generation++; // a passivated entry's expiry-heap position is stale now
                 _liveActors++;
             }
-            if (entry.BatchIndices is { } sub)
-            {
-                batch.Hold();
-                entry.Child.Tell(new ConnectionPackets(batch, packets, sub));
-                entry.Forwarded += sub.Length;
-                entry.BatchIndices = null;
-            }
+            batch.Hold();
+            var indices = entry.BatchIndices;
+            entry.Child.Tell(new ConnectionPackets(batch, packets, indices, entry.BatchFirst));
+            entry.Forwarded += indices?.Length ?? 1;
+            entry.BatchIndices = null;
         }
         touched.Clear();
 
@@ -710,21 +741,74 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _journalFailures);
 
     /// <summary>
-    /// Up to <c>Limit</c> connections with their last known state: exact for passivated ones, as of
-    /// the last lifecycle report for live ones (whose counters run ahead in their actor).
+    /// Up to <c>Limit</c> connections with their current state. Passivated connections' records are
+    /// exact already; each live connection's actor is asked for its state (its counters run ahead of
+    /// the VS's copy), so the answer counts every packet of every batch answered before the query.
+    /// A child that does not answer within <see cref="ListDeadline"/> (it crashed) is listed as of its
+    /// last lifecycle report, and the log says how many were.
     /// </summary>
     private void OnList(VirtualSystemQueries.ListConnections query)
     {
         var limit = Math.Clamp(query.Limit, 0, _entries.Count);
-        var items = new ConnectionRecord[limit];
+        var entries = new Entry[limit];
         var i = 0;
         foreach (var entry in _entries.Values)
         {
             if (i == limit)
                 break;
-            items[i++] = entry.ToRecord();
+            entries[i++] = entry;
         }
-        Sender.Tell(new VirtualSystemReplies.Connections(_config.Id, items, _entries.Count));
+        var listing = new PendingListing(++_nextListingId, Sender, entries, _entries.Count);
+        for (var n = 0; n < entries.Length; n++)
+        {
+            if (entries[n].Child is { } child)
+            {
+                listing.Asked.Add(child, n);
+                child.Tell(new ReportState(listing.Id));
+            }
+        }
+        if (listing.Asked.Count == 0)
+        {
+            ReplyListing(listing);
+            return;
+        }
+        _listings.Add(listing.Id, listing);
+        Timers.StartSingleTimer(listing, new ListingDeadline(listing.Id), ListDeadline);
+    }
+
+    private void OnStateReport(StateReport report)
+    {
+        if (!_listings.TryGetValue(report.ListingId, out var listing) || !listing.Asked.Remove(Sender, out var n))
+            return;
+        listing.States[n] = (report.Key, report.State);
+        if (listing.Asked.Count == 0)
+        {
+            _listings.Remove(listing.Id);
+            Timers.Cancel(listing);
+            ReplyListing(listing);
+        }
+    }
+
+    private void OnListingDeadline(ListingDeadline deadline)
+    {
+        if (!_listings.Remove(deadline.ListingId, out var listing))
+            return;
+        _log.Warning("VS {VsId}: {Missing} connection actors did not report their state for a listing within {DeadlineMs} ms; they are listed as of their last lifecycle report",
+            _config.Id, listing.Asked.Count, (long)ListDeadline.TotalMilliseconds);
+        ReplyListing(listing);
+    }
+
+    private void ReplyListing(PendingListing listing)
+    {
+        var items = new ConnectionRecord[listing.Entries.Length];
+        for (var n = 0; n < items.Length; n++)
+        {
+            var entry = listing.Entries[n];
+            items[n] = listing.States[n] is { } reported
+                ? new ConnectionRecord(reported.Key, reported.State, entry.Sync, entry.RuleName)
+                : entry.ToRecord();
+        }
+        listing.ReplyTo.Tell(new VirtualSystemReplies.Connections(_config.Id, items, listing.Total));
     }
 
     /// <inheritdoc />
