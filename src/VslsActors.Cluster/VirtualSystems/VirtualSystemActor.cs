@@ -115,6 +115,32 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
     private sealed record ListingDeadline(long ListingId);
 
+    private sealed class HandOffDeadline
+    {
+        public static readonly HandOffDeadline Instance = new();
+        private HandOffDeadline() { }
+    }
+
+    /// <summary>
+    /// The shard region's hand-off stop message for VS entities (instead of <see cref="PoisonPill"/>):
+    /// the VS finishes the batches it has started and makes their deltas durable, then stops. With a
+    /// PoisonPill it stopped at once, leaving those batches unanswered and a journal write in flight
+    /// that could land after the VS's next incarnation (on the Standby) had recovered.
+    /// </summary>
+    public sealed class HandOffStop
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly HandOffStop Instance = new();
+        private HandOffStop() { }
+    }
+
+    /// <summary>
+    /// How long a VS that was told <see cref="HandOffStop"/> waits for its batches and journal writes
+    /// before it stops anyway (a journal outage must not hold a hand-off past the coordinator's
+    /// <c>handoff-timeout</c>, 10 s in hocon/akka.conf).
+    /// </summary>
+    public static readonly TimeSpan HandOffWaitLimit = TimeSpan.FromSeconds(8);
+
     private sealed class Sweep
     {
         public static readonly Sweep Instance = new();
@@ -146,6 +172,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private int _liveActors;
 
     private int _batchesOpen;
+    private bool _handingOff;
     private readonly Dictionary<long, PendingListing> _listings = new();
     private long _nextListingId;
 
@@ -228,6 +255,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         {
             _checkpointSaving = false;
             _journalFailures++;
+            if (_handingOff)
+                StopIfDrained();
             _log.Warning(f.Cause, "VS {VsId}: checkpoint at delta {SequenceNr} failed; the next one will be tried at the next trigger", _config.Id, f.Metadata.SequenceNr);
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -236,6 +265,13 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Command<VirtualSystemQueries.GetStatus>(_ => Sender.Tell(StatusNow()));
         Command<VirtualSystemQueries.ListConnections>(OnList);
         Command<StateReport>(OnStateReport);
+        Command<HandOffStop>(_ => OnHandOffStop());
+        Command<HandOffDeadline>(_ =>
+        {
+            _log.Warning("VS {VsId}: hand-off waited {WaitMs} ms for {Batches} batches and journal writes; stopping with them unfinished",
+                _config.Id, (long)HandOffWaitLimit.TotalMilliseconds, _batchesOpen + _unwrittenWaiters.Count);
+            Context.Stop(Self);
+        });
         Command<ListingDeadline>(OnListingDeadline);
     }
 
@@ -606,14 +642,34 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
     private void Flush()
     {
-        if (_inFlight is not null)
-            return;
-        if (_sealed.Count == 0)
-            Seal();
-        if (_sealed.Count == 0)
-            return;
-        _inFlight = _sealed.Dequeue();
-        SendInFlight(isRetry: false);
+        if (_inFlight is null)
+        {
+            if (_sealed.Count == 0)
+                Seal();
+            if (_sealed.Count > 0)
+            {
+                _inFlight = _sealed.Dequeue();
+                SendInFlight(isRetry: false);
+            }
+        }
+        if (_handingOff)
+            StopIfDrained();
+    }
+
+    // ---------------------------------------------------------------- hand-off
+
+    private void OnHandOffStop()
+    {
+        _handingOff = true;
+        Timers.StartSingleTimer(HandOffDeadline.Instance, HandOffDeadline.Instance, HandOffWaitLimit);
+        Flush();
+    }
+
+    /// <summary>Stops once every started batch is answered and every delta is durable (see <see cref="HandOffStop"/>).</summary>
+    private void StopIfDrained()
+    {
+        if (_batchesOpen == 0 && _inFlight is null && _sealed.Count == 0 && _unwritten.Count == 0 && !_checkpointSaving)
+            Context.Stop(Self);
     }
 
     private void SendInFlight(bool isRetry)
@@ -725,6 +781,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         }
         if (_deltasSinceCheckpoint >= _settings.CheckpointEveryDeltas)
             TakeCheckpoint();
+        if (_handingOff)
+            StopIfDrained();
     }
 
     // ---------------------------------------------------------------- queries
