@@ -249,6 +249,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Command<DeltaWriter.Written>(OnWritten);
         Command<DeltaWriter.WriteFailed>(OnWriteFailed);
         Command<DeltaWriter.WriteRejected>(OnWriteRejected);
+        Command<DeltaWriter.Fenced>(OnFenced);
         Command<RetryWrite>(_ => SendInFlight(isRetry: true));
         Command<SaveSnapshotSuccess>(OnCheckpointSaved);
         Command<SaveSnapshotFailure>(f =>
@@ -703,6 +704,20 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _log.Warning(failed.Cause, "VS {VsId}: journal write of {Deltas} deltas (event {SequenceNr}) failed (attempt {Attempt}), retrying in {BackoffMs} ms",
             _config.Id, write.Payload.Deltas.Length, write.SequenceNr, _failedAttempts, (long)backoff.TotalMilliseconds);
         Timers.StartSingleTimer(RetryWrite.Instance, RetryWrite.Instance, backoff);
+    }
+
+    private void OnFenced(DeltaWriter.Fenced fenced)
+    {
+        if (_inFlight is not { } write || write.SequenceNr != fenced.SequenceNr)
+            return;
+        // Another incarnation of this VS (on the member the cluster moved it to) has written this
+        // sequence number: this one's table is stale and its deltas can never be written. Stop, so
+        // that only one incarnation serves the VS; its batches stay unanswered (their senders retry
+        // through the shard region, which knows the VS's real home).
+        _journalFailures++;
+        _log.Error("VS {VsId}: event {SequenceNr} in the journal was written by another incarnation of this VS (it runs on another member now); this incarnation on {Member} stops with {Batches} batches unanswered",
+            _config.Id, write.SequenceNr, _member, _batchesOpen + _unwrittenWaiters.Count + write.Waiters.Count);
+        Context.Stop(Self);
     }
 
     private void OnWriteRejected(DeltaWriter.WriteRejected rejected)

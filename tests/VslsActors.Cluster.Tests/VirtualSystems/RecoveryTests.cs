@@ -87,6 +87,31 @@ public sealed class RecoveryTests
         await Stop(first);
     }
 
+    [Fact]
+    public async Task A_stale_incarnation_stops_when_the_vss_new_home_has_written_the_journal()
+    {
+        await using var harness = new VsHarness();
+        var stale = StartVs(harness.Start());
+        Assert.Equal(1, (await Send(stale, Tcp(1, 80, TcpFlags.Syn))).Accepted); // event 1
+
+        // The VS moved (say its member was downed but has not noticed yet): the new incarnation
+        // recovers event 1 and writes event 2.
+        var current = StartVs(harness.Start());
+        Assert.Equal(1, (await Status(current)).RecoveredConnections);
+        Assert.Equal(1, (await Send(current, Tcp(2, 80, TcpFlags.Syn))).Accepted);
+
+        // The stale incarnation still takes traffic; its next delta is event 2 too. The journal's
+        // unique key refuses it, the read-back finds another payload there: it must stop, not go on
+        // believing its deltas are durable.
+        var stopped = stale.WatchAsync();
+        stale.Tell(new VirtualSystemCommands.ProcessPackets(Id, [Tcp(3, 80, TcpFlags.Syn)]));
+        Assert.True(await stopped.WaitAsync(TimeSpan.FromSeconds(15)));
+
+        var third = StartVs(harness.Start());
+        var status = await Status(third);
+        Assert.Equal(2, status.RecoveredConnections); // connections 1 and 2; the stale one's 3 never became durable
+    }
+
     /// <summary>
     /// Shared with the PostgreSQL test: immediate, delayed (old enough and too young) and unsynced
     /// connections, a restart, then traffic on each.
