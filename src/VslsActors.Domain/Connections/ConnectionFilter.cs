@@ -164,20 +164,24 @@ public sealed class ConnectionFilter
         }
     }
 
+    /// <summary>Prefixes as (first, last) bounds computed once: <see cref="IpPrefix.Contains"/> rebuilds its mask per call.</summary>
     private sealed class AddressInNode(Field field, IpPrefix[] prefixes) : Node
     {
+        private readonly UInt128[] _first = prefixes.Select(static p => p.First).ToArray();
+        private readonly UInt128[] _last = prefixes.Select(static p => p.Last).ToArray();
+
         public override bool Eval(in ConnectionRow row) => field switch
         {
-            Field.OrigH => Contains(row.OrigHost),
-            Field.RespH => Contains(row.RespHost),
-            _ => Contains(row.OrigHost) || Contains(row.RespHost),
+            Field.OrigH => Contains(row.OrigHost.Value),
+            Field.RespH => Contains(row.RespHost.Value),
+            _ => Contains(row.OrigHost.Value) || Contains(row.RespHost.Value),
         };
 
-        private bool Contains(NetAddress a)
+        private bool Contains(UInt128 a)
         {
-            foreach (var p in prefixes)
+            for (var i = 0; i < _first.Length; i++)
             {
-                if (p.Contains(a))
+                if (a >= _first[i] && a <= _last[i])
                     return true;
             }
             return false;
