@@ -60,4 +60,53 @@ public static class ConnectionPhases
     /// <summary>Whether the phase belongs to the TCP state machine.</summary>
     public static bool IsTcp(this ConnectionPhase phase) =>
         phase is >= ConnectionPhase.TcpSynSent and <= ConnectionPhase.TcpReset;
+
+    /// <summary>
+    /// The phase as the connection table's <c>state</c> column writes it: the enum name in
+    /// kebab case (<c>TcpEstablished</c> → <c>tcp-established</c>); the number for a value the
+    /// enum does not name. Lives here, next to the enum, so that the filter language and the
+    /// table agree on one spelling.
+    /// </summary>
+    public static string StateName(this ConnectionPhase phase)
+    {
+        foreach (var (p, name) in s_stateNames)
+        {
+            if (p == phase)
+                return name;
+        }
+        return ((int)phase).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Parses a <see cref="StateName"/> (ordinal, case-insensitive).</summary>
+    public static bool TryParseStateName(string? text, out ConnectionPhase phase)
+    {
+        foreach (var (p, name) in s_stateNames)
+        {
+            if (string.Equals(name, text, StringComparison.OrdinalIgnoreCase))
+            {
+                phase = p;
+                return true;
+            }
+        }
+        phase = default;
+        return false;
+    }
+
+    /// <summary>Every named phase's <see cref="StateName"/>, in enum order (for messages).</summary>
+    public static IEnumerable<string> StateNames => s_stateNames.Select(static s => s.Name);
+
+    private static readonly (ConnectionPhase Phase, string Name)[] s_stateNames =
+        Enum.GetValues<ConnectionPhase>().Select(static p => (p, Kebab(p.ToString()))).ToArray();
+
+    private static string Kebab(string pascal)
+    {
+        var sb = new System.Text.StringBuilder(pascal.Length + 4);
+        for (var i = 0; i < pascal.Length; i++)
+        {
+            if (char.IsUpper(pascal[i]) && i > 0)
+                sb.Append('-');
+            sb.Append(char.ToLowerInvariant(pascal[i]));
+        }
+        return sb.ToString();
+    }
 }
