@@ -54,28 +54,6 @@ public static class ConnectionTableJson
         _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict, null),
     };
 
-    /// <summary>The <c>state</c> text of <paramref name="phase"/> (<c>tcp-established</c>, <c>udp-replied</c>, …).</summary>
-    public static string Name(this ConnectionPhase phase)
-    {
-        // Enum name in kebab case: TcpSynSent -> tcp-syn-sent. Computed once per phase.
-        return s_phaseNames.TryGetValue(phase, out var name) ? name : ((int)phase).ToString(CultureInfo.InvariantCulture);
-    }
-
-    private static readonly Dictionary<ConnectionPhase, string> s_phaseNames =
-        Enum.GetValues<ConnectionPhase>().ToDictionary(p => p, p => Kebab(p.ToString()));
-
-    private static string Kebab(string pascal)
-    {
-        var sb = new StringBuilder(pascal.Length + 4);
-        for (var i = 0; i < pascal.Length; i++)
-        {
-            if (char.IsUpper(pascal[i]) && i > 0)
-                sb.Append('-');
-            sb.Append(char.ToLowerInvariant(pascal[i]));
-        }
-        return sb.ToString();
-    }
-
     /// <summary>Writes one connection as one JSON object (the caller writes the line break).</summary>
     public static void Write(Utf8JsonWriter writer, VsId vs, ConnectionRecord connection, ConnectionVerdict verdict = ConnectionVerdict.Accept)
     {
@@ -94,7 +72,7 @@ public static class ConnectionTableJson
         writer.WriteNumber("orig_bytes", state.OrigBytes);
         writer.WriteNumber("resp_pkts", state.RespPackets);
         writer.WriteNumber("resp_bytes", state.RespBytes);
-        writer.WriteString("state", state.Phase.Name());
+        writer.WriteString("state", state.Phase.StateName());
         writer.WriteString("first_seen", FormatTime(state.FirstSeen));
         writer.WriteString("last_seen", FormatTime(state.LastSeen));
         writer.WriteString("verdict", verdict.Name());
