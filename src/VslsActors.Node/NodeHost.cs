@@ -42,7 +42,7 @@ public static class NodeHost
         // The system is captured at start-up: host.RunAsync disposes the host's services before it
         // returns, and the shutdown reason is read afterwards.
         ActorSystem? system = null;
-        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s));
+        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s), ingress: options.Ingress);
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
 
         if (system is null)
@@ -74,6 +74,8 @@ public static class NodeHost
         var topology = NodePreflight.LoadTopology(options.TopologyPath);
         NodePreflight.CheckMember(topology, options.Member, options.TopologyPath);
         NodePreflight.CheckPort(options.Host, options.Port);
+        if (options.Ingress is { Port: > 0 } ingress)
+            NodePreflight.CheckPort(ingress.Address.ToString(), ingress.Port, "--ingress");
         string? extraHocon = null;
         if (options.ConfigPath is { } configPath)
         {
