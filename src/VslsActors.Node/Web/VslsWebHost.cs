@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using VslsActors.Traffic.Ingress;
 
 namespace VslsActors.Node.Web;
@@ -41,6 +43,12 @@ public static class VslsWebHost
     {
         app.UseRouting();
         app.MapGrpcService<IngressService>();
+        var context = app.Services.GetRequiredService<IngressHostContext>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VslsWebHost));
+        // Operators and scripts look for this line to know where to point loadgen (Kestrel's own is filtered out).
+        app.Lifetime.ApplicationStarted.Register(() => logger.LogInformation(
+            "ingress: gRPC on http://{Endpoint} (HTTP/2, no TLS), at most {MaxInFlight} batches in flight per stream",
+            context.Options.Endpoint, context.Options.MaxInFlight));
         return app;
     }
 }

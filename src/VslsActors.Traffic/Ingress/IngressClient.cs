@@ -236,6 +236,8 @@ public sealed class IngressClient : IAsyncDisposable
         private readonly CancellationTokenSource _stop = new();
         private volatile bool _broken;
 
+        private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
         private Connection(string target, GrpcChannel channel, AsyncDuplexStreamingCall<PacketBatch, BatchVerdicts> call)
         {
             Target = target;
@@ -256,12 +258,20 @@ public sealed class IngressClient : IAsyncDisposable
             {
                 // Batches of up to 65,536 records (4 MiB) plus framing.
                 MaxSendMessageSize = 8 * 1024 * 1024,
-                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = false, ConnectTimeout = TimeSpan.FromSeconds(3) },
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = false, ConnectTimeout = ConnectTimeout },
             });
+            // Connect eagerly, so a dead target is found here and not on the first write. A channel
+            // retries a refused connection with back-off forever, so the wait is bounded here.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ConnectTimeout);
             try
             {
-                // Connect eagerly, so a dead target is found here and not on the first write.
-                await channel.ConnectAsync(cancellationToken).ConfigureAwait(false);
+                await channel.ConnectAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                channel.Dispose();
+                throw new IOException($"{target} did not accept an HTTP/2 connection within {ConnectTimeout.TotalSeconds:0} s");
             }
             catch (Exception)
             {
