@@ -6,6 +6,10 @@ using VslsActors.Benchmarks;
 // or the runtime figures that need databases and restarts (see RuntimeBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
 // See docs/benchmarks.md for the figures and the machine they were measured on.
+// or ingress throughput, in-process vs over loopback gRPC (see IngressBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- ingress-bench [seconds] [streams]
+if (args.Length > 0 && args[0] == "ingress-bench")
+    return IngressBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
