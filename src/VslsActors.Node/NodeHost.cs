@@ -66,7 +66,7 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// The pre-flight: topology, member name, port, database, extra HOCON; then the cluster options.
+    /// The pre-flight: topology, member name, port, extra HOCON, database, ingress port; then the cluster options.
     /// </summary>
     /// <exception cref="NodeStartupException">Any check fails.</exception>
     public static async Task<VslsClusterOptions> PrepareAsync(VslsNodeOptions options, CancellationToken cancellationToken)
@@ -74,8 +74,6 @@ public static class NodeHost
         var topology = NodePreflight.LoadTopology(options.TopologyPath);
         NodePreflight.CheckMember(topology, options.Member, options.TopologyPath);
         NodePreflight.CheckPort(options.Host, options.Port);
-        if (options.Ingress is { Port: > 0 } ingress)
-            NodePreflight.CheckPort(ingress.Address.ToString(), ingress.Port, "--ingress");
         string? extraHocon = null;
         if (options.ConfigPath is { } configPath)
         {
@@ -89,6 +87,9 @@ public static class NodeHost
             }
         }
         await NodePreflight.CheckDatabaseAsync(options.Database, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        // Kestrel's own bind failure would surface as a stack trace after Akka started; checked here instead.
+        if (options.Ingress is { Port: > 0 } ingress)
+            NodePreflight.CheckPort(ingress.Address.ToString(), ingress.Port, "--ingress");
         return new VslsClusterOptions
         {
             Member = options.Member,
