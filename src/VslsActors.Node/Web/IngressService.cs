@@ -4,6 +4,8 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using VslsActors.Cluster.Export;
+using VslsActors.Cluster.Protocol;
+using VslsActors.Traffic.Ingress;
 using VslsActors.Domain;
 using VslsActors.Traffic.Ingress.Grpc;
 using IngressContract = VslsActors.Traffic.Ingress.Grpc.Ingress;
@@ -38,6 +40,7 @@ public sealed class IngressService(IngressHostContext context, ILogger<IngressSe
         var queue = System.Threading.Channels.Channel.CreateUnbounded<(ulong Id, Task<RoutedBatch> Routed)>(
             new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var ct = callContext.CancellationToken;
+        var mine = 0; // this stream's batches on the member, so an aborted stream gives its share of the gauge back
         var writer = Task.Run(async () =>
         {
             await foreach (var (id, routed) in queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
@@ -51,9 +54,10 @@ public sealed class IngressService(IngressHostContext context, ILogger<IngressSe
                 {
                     // A failure inside the cluster (not the client's fault): say so for this batch and carry on.
                     logger.LogWarning("ingress batch {BatchId} failed: {Error}", id, e.Message);
-                    r = new RoutedBatch(Cluster.Protocol.VerdictCounts.Zero, 0, $"member {member} could not route the batch: {NodePreflight.OneLine(e)}");
+                    r = new RoutedBatch(VerdictCounts.Zero, 0, $"member {member} could not route the batch: {NodePreflight.OneLine(e)}");
                 }
                 await responseStream.WriteAsync(ToReply(id, r, member), ct).ConfigureAwait(false);
+                Interlocked.Decrement(ref mine);
                 Interlocked.Decrement(ref context.InFlightCounter);
                 slots.Release();
             }
@@ -66,21 +70,28 @@ public sealed class IngressService(IngressHostContext context, ILogger<IngressSe
                 if (!await requestStream.MoveNext(ct).ConfigureAwait(false))
                     break;
                 var batch = requestStream.Current;
+                Interlocked.Increment(ref mine);
                 Interlocked.Increment(ref context.InFlightCounter);
                 context.ObserveInFlight();
                 var records = batch.Records.Memory;
-                var routed = records.Length > IngressOptions.MaxBatchRecords * Traffic.Ingress.PacketRecordCodec.RecordSize
-                    ? Task.FromResult(new RoutedBatch(Cluster.Protocol.VerdictCounts.Zero, 0,
-                        $"batch has {records.Length / Traffic.Ingress.PacketRecordCodec.RecordSize} records, more than the {IngressOptions.MaxBatchRecords} a batch may hold"))
+                var routed = records.Length > IngressOptions.MaxBatchRecords * PacketRecordCodec.RecordSize
+                    ? Task.FromResult(new RoutedBatch(VerdictCounts.Zero, 0,
+                        $"batch has {records.Length / PacketRecordCodec.RecordSize} records, more than the {IngressOptions.MaxBatchRecords} a batch may hold"))
                     : router.RouteAsync(records, ct);
                 queue.Writer.TryWrite((batch.BatchId, routed));
             }
+            queue.Writer.TryComplete();
+            await writer.ConfigureAwait(false);
         }
         finally
         {
             queue.Writer.TryComplete();
+            // After an aborted stream the writer stops on the cancelled token; wait for it (without its
+            // exception, which the read side already reports) so the count below is final.
+            await writer.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            // Normally 0; after an aborted stream, the batches that were never answered.
+            Interlocked.Add(ref context.InFlightCounter, -Interlocked.Exchange(ref mine, 0));
         }
-        await writer.ConfigureAwait(false);
     }
 
     private static BatchVerdicts ToReply(ulong id, RoutedBatch r, string member) => new()
@@ -107,7 +118,7 @@ public sealed class IngressService(IngressHostContext context, ILogger<IngressSe
             throw new RpcException(new Status(StatusCode.NotFound, $"virtual system {vs} is not configured"));
         var limit = request.Limit == 0 ? context.Options.DefaultListLimit : (int)Math.Min(request.Limit, int.MaxValue);
         var gateway = await context.GatewayAsync(callContext.CancellationToken).ConfigureAwait(false);
-        Cluster.Protocol.VirtualSystemReplies.Connections table;
+        VirtualSystemReplies.Connections table;
         try
         {
             table = await gateway.ListConnectionsAsync(vs, limit, callContext.CancellationToken).ConfigureAwait(false);
