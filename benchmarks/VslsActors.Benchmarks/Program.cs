@@ -7,7 +7,11 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
 // or established packets through a one-member cluster's shard region (EstablishedBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- established-bench [seconds]
+// or ingress throughput, in-process vs over loopback gRPC (see IngressBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- ingress-bench [seconds] [streams]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
+if (args.Length > 0 && args[0] == "ingress-bench")
+    return IngressBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "established-bench")

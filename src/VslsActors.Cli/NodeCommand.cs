@@ -15,16 +15,18 @@ internal static class NodeCommand
         var db = new Option<string>("--db") { Description = "SQLite file path, or postgres:<connection string> [VSLS_DB; default vsls.db]", HelpName = "database" };
         var topology = new Option<string>("--topology") { Description = "Topology file [VSLS_TOPOLOGY; default hocon/topology.conf]", HelpName = "file" };
         var config = new Option<string>("--config") { Description = "Extra HOCON file over the shipped defaults [VSLS_CONFIG]", HelpName = "file" };
+        var ingress = new Option<string>("--ingress") { Description = $"gRPC ingress endpoint (HTTP/2, no TLS), host:port or off [VSLS_INGRESS; default 127.0.0.1:{VslsActors.Node.Web.IngressOptions.DefaultPort}]", HelpName = "endpoint" };
+        var maxInFlight = new Option<int?>("--ingress-max-in-flight") { Description = $"Batches one ingress stream may have on this member at a time [VSLS_INGRESS_MAX_IN_FLIGHT; default {VslsActors.Node.Web.IngressOptions.DefaultMaxInFlight}]", HelpName = "batches" };
 
         var command = new Command("node", "Run one cluster member until SIGTERM or Ctrl+C (then leave gracefully: its VSs hand over to their Standby).")
         {
-            member, host, port, seeds, db, topology, config,
+            member, host, port, seeds, db, topology, config, ingress, maxInFlight,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var arguments = new NodeArguments(
                 parse.GetValue(member), parse.GetValue(host), parse.GetValue(port), parse.GetValue(seeds),
-                parse.GetValue(db), parse.GetValue(topology), parse.GetValue(config));
+                parse.GetValue(db), parse.GetValue(topology), parse.GetValue(config), parse.GetValue(ingress), parse.GetValue(maxInFlight));
             var options = VslsNodeOptions.Resolve(VslsNodeOptions.ProcessEnvironment(), arguments);
             return await NodeHost.RunAsync(options, error, cancellationToken).ConfigureAwait(false);
         });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using VslsActors.Cli.Demo;
+using VslsActors.Cli.Loadgen;
 using VslsActors.Domain.Configuration;
 using VslsActors.Node;
 
@@ -8,7 +9,7 @@ namespace VslsActors.Cli;
 
 /// <summary>
 /// The <c>vsls</c> command line: <c>vsls node</c> runs a member, <c>vsls demo</c> runs the whole job
-/// locally. Errors are one line each, prefixed <c>vsls:</c>, with a non-zero exit code and never a
+/// locally, <c>vsls loadgen</c> sends generated traffic to members' gRPC ingress. Errors are one line each, prefixed <c>vsls:</c>, with a non-zero exit code and never a
 /// stack trace (unless <c>VSLS_DEBUG=1</c>): 2 for bad input (unknown option, bad value, bad file),
 /// 1 for anything unexpected.
 /// </summary>
@@ -47,7 +48,7 @@ public static class VslsCli
             await error.WriteLineAsync("vsls: cancelled").ConfigureAwait(false);
             return 130;
         }
-        catch (Exception e) when (e is ConfigException or NodeStartupException or DemoException)
+        catch (Exception e) when (e is ConfigException or NodeStartupException or DemoException or LoadgenException)
         {
             await error.WriteLineAsync($"vsls: {e.Message}").ConfigureAwait(false);
             return UsageError;
@@ -72,6 +73,7 @@ public static class VslsCli
         var root = new RootCommand("VslsActors: Virtual System Load Sharing on an Akka.NET cluster.");
         root.Subcommands.Add(NodeCommand.Build(error));
         root.Subcommands.Add(DemoCommand.Build(output, error));
+        root.Subcommands.Add(LoadgenCommand.Build(output, error));
         return root;
     }
 

@@ -42,7 +42,7 @@ public static class NodeHost
         // The system is captured at start-up: host.RunAsync disposes the host's services before it
         // returns, and the shutdown reason is read afterwards.
         ActorSystem? system = null;
-        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s));
+        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s), ingress: options.Ingress);
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
 
         if (system is null)
@@ -66,7 +66,7 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// The pre-flight: topology, member name, port, database, extra HOCON; then the cluster options.
+    /// The pre-flight: topology, member name, port, extra HOCON, database, ingress port; then the cluster options.
     /// </summary>
     /// <exception cref="NodeStartupException">Any check fails.</exception>
     public static async Task<VslsClusterOptions> PrepareAsync(VslsNodeOptions options, CancellationToken cancellationToken)
@@ -87,6 +87,9 @@ public static class NodeHost
             }
         }
         await NodePreflight.CheckDatabaseAsync(options.Database, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        // Kestrel's own bind failure would surface as a stack trace after Akka started; checked here instead.
+        if (options.Ingress is { Port: > 0 } ingress)
+            NodePreflight.CheckPort(ingress.Address.ToString(), ingress.Port, "--ingress");
         return new VslsClusterOptions
         {
             Member = options.Member,

@@ -46,7 +46,7 @@ public static class NodePreflight
 
     /// <summary>Binds <paramref name="host"/>:<paramref name="port"/> and releases it.</summary>
     /// <exception cref="NodeStartupException">The host is not an address of this machine or the port is in use.</exception>
-    public static void CheckPort(string host, int port)
+    public static void CheckPort(string host, int port, string option = "--port")
     {
         IPAddress address;
         if (!IPAddress.TryParse(host, out address!))
@@ -70,11 +70,11 @@ public static class NodePreflight
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            throw new NodeStartupException($"port {port} on {host} is already in use (another member or program listens there; choose --port)");
+            throw new NodeStartupException($"port {port} on {host} is already in use (another member or program listens there; choose {option})");
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
         {
-            throw new NodeStartupException($"host '{host}' is not an address of this machine (choose --host)");
+            throw new NodeStartupException($"host '{host}' is not an address of this machine (choose {(option == "--port" ? "--host" : option)})");
         }
         catch (SocketException e)
         {

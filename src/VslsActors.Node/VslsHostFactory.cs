@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VslsActors.Cluster.Hosting;
+using VslsActors.Node.Web;
 
 namespace VslsActors.Node;
 
@@ -28,13 +29,22 @@ public static class VslsHostFactory
 
     /// <summary>
     /// A host for <paramref name="cluster"/>. <paramref name="configureLogging"/> replaces the default
-    /// logging (single-line console); <paramref name="configureAkka"/> runs after <c>AddVsls</c>.
+    /// logging (single-line console); <paramref name="configureAkka"/> runs after <c>AddVsls</c>. With
+    /// <paramref name="ingress"/>, the host is a web host (<see cref="VslsWebHost"/>) that also serves the
+    /// gRPC ingress on that endpoint; without, a plain generic host (the demo's driver).
     /// </summary>
     public static IHost Build(
         VslsClusterOptions cluster,
         Action<ILoggingBuilder>? configureLogging = null,
-        Action<AkkaConfigurationBuilder>? configureAkka = null)
+        Action<AkkaConfigurationBuilder>? configureAkka = null,
+        IngressOptions? ingress = null)
     {
+        if (ingress is not null)
+        {
+            var web = VslsWebHost.CreateBuilder(ingress, sp => IngressHostContext.ForMember(ingress, cluster, sp.GetRequiredService<ActorRegistry>()));
+            Configure(web.Services, web.Logging, cluster, configureLogging, configureAkka);
+            return web.Build().MapVslsEndpoints();
+        }
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             // No appsettings.json and no DOTNET_ variables from the working directory: a member is
@@ -42,22 +52,36 @@ public static class VslsHostFactory
             DisableDefaults = true,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Logging.ClearProviders();
+        Configure(builder.Services, builder.Logging, cluster, configureLogging, configureAkka);
+        return builder.Build();
+    }
+
+    private static void Configure(
+        IServiceCollection services,
+        ILoggingBuilder logging,
+        VslsClusterOptions cluster,
+        Action<ILoggingBuilder>? configureLogging,
+        Action<AkkaConfigurationBuilder>? configureAkka)
+    {
+        logging.ClearProviders();
         if (configureLogging is null)
         {
-            builder.Logging.AddSimpleConsole(o =>
+            logging.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
-            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            logging.SetMinimumLevel(LogLevel.Information);
+            // Kestrel and gRPC log every request at Information: millions of batches would drown the member's log.
+            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            logging.AddFilter("Grpc", LogLevel.Warning);
         }
         else
         {
-            configureLogging(builder.Logging);
+            configureLogging(logging);
         }
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
-        builder.Services.AddAkka(VslsClusterOptions.SystemName, (akka, _) =>
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        services.AddAkka(VslsClusterOptions.SystemName, (akka, _) =>
         {
             akka.AddVsls(cluster);
             // Akka's own log events go through Microsoft.Extensions.Logging, so one format and one sink.
@@ -68,6 +92,5 @@ public static class VslsHostFactory
             });
             configureAkka?.Invoke(akka);
         });
-        return builder.Build();
     }
 }

@@ -8,9 +8,10 @@ namespace VslsActors.Node;
 /// <summary>
 /// Settings one member process runs with. Resolved by <see cref="Resolve"/> from, lowest precedence
 /// first: the defaults below, environment variables (<c>VSLS_MEMBER</c>, <c>VSLS_HOST</c>,
-/// <c>VSLS_PORT</c>, <c>VSLS_SEEDS</c>, <c>VSLS_DB</c>, <c>VSLS_TOPOLOGY</c>, <c>VSLS_CONFIG</c>),
-/// then command-line options (<c>--member</c>, <c>--host</c>, <c>--port</c>, <c>--seeds</c>,
-/// <c>--db</c>, <c>--topology</c>, <c>--config</c>).
+/// <c>VSLS_PORT</c>, <c>VSLS_SEEDS</c>, <c>VSLS_DB</c>, <c>VSLS_TOPOLOGY</c>, <c>VSLS_CONFIG</c>,
+/// <c>VSLS_INGRESS</c>, <c>VSLS_INGRESS_MAX_IN_FLIGHT</c>), then command-line options (<c>--member</c>,
+/// <c>--host</c>, <c>--port</c>, <c>--seeds</c>, <c>--db</c>, <c>--topology</c>, <c>--config</c>,
+/// <c>--ingress</c>, <c>--ingress-max-in-flight</c>).
 /// </summary>
 public sealed record VslsNodeOptions
 {
@@ -38,6 +39,9 @@ public sealed record VslsNodeOptions
     /// <summary>An extra HOCON file applied over the shipped defaults (timings, logging), or null.</summary>
     public string? ConfigPath { get; init; }
 
+    /// <summary>The gRPC ingress endpoint and limits (docs/ingress.md); null = no ingress (<c>--ingress off</c>).</summary>
+    public Web.IngressOptions? Ingress { get; init; } = new();
+
     /// <summary>Seed nodes as Akka addresses (<c>akka.tcp://vsls@host:port</c>); this member itself when none are given.</summary>
     public IReadOnlyList<string> SeedAddresses() =>
         Seeds.Count == 0
@@ -46,7 +50,7 @@ public sealed record VslsNodeOptions
 
     /// <summary>The names of the environment variables, in option order.</summary>
     public static IReadOnlyList<string> EnvironmentVariables { get; } =
-        ["VSLS_MEMBER", "VSLS_HOST", "VSLS_PORT", "VSLS_SEEDS", "VSLS_DB", "VSLS_TOPOLOGY", "VSLS_CONFIG"];
+        ["VSLS_MEMBER", "VSLS_HOST", "VSLS_PORT", "VSLS_SEEDS", "VSLS_DB", "VSLS_TOPOLOGY", "VSLS_CONFIG", "VSLS_INGRESS", "VSLS_INGRESS_MAX_IN_FLIGHT"];
 
     /// <summary>
     /// Applies <paramref name="environment"/> (variables as read from the process; null or empty values
@@ -66,6 +70,8 @@ public sealed record VslsNodeOptions
             ["DB"] = arguments.Db,
             ["TOPOLOGY"] = arguments.Topology,
             ["CONFIG"] = arguments.Config,
+            ["INGRESS"] = arguments.Ingress,
+            ["INGRESS_MAX_IN_FLIGHT"] = arguments.IngressMaxInFlight?.ToString(CultureInfo.InvariantCulture),
         };
         return Apply(o, "option --", v => cli[v]);
     }
@@ -81,7 +87,7 @@ public sealed record VslsNodeOptions
 
     private static VslsNodeOptions Apply(VslsNodeOptions o, string sourcePrefix, Func<string, string?> get)
     {
-        string Source(string name) => sourcePrefix.EndsWith("--", StringComparison.Ordinal) ? sourcePrefix + name.ToLowerInvariant() : sourcePrefix + name;
+        string Source(string name) => sourcePrefix.EndsWith("--", StringComparison.Ordinal) ? sourcePrefix + name.ToLowerInvariant().Replace('_', '-') : sourcePrefix + name;
 
         if (get("MEMBER") is { } member)
         {
@@ -105,6 +111,24 @@ public sealed record VslsNodeOptions
             o = o with { TopologyPath = topology };
         if (get("CONFIG") is { } config)
             o = o with { ConfigPath = config };
+        if (get("INGRESS") is { } ingress)
+        {
+            try
+            {
+                o = o with { Ingress = Web.IngressOptions.ParseEndpoint(ingress, o.Ingress) };
+            }
+            catch (FormatException e)
+            {
+                throw new ConfigException(Source("INGRESS"), null, null, null, e.Message);
+            }
+        }
+        if (get("INGRESS_MAX_IN_FLIGHT") is { } inFlight)
+        {
+            if (!int.TryParse(inFlight, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1024)
+                throw new ConfigException(Source("INGRESS_MAX_IN_FLIGHT"), null, null, null, $"'{inFlight}' is not a batch count (1-1024)");
+            if (o.Ingress is { } current)
+                o = o with { Ingress = current with { MaxInFlight = n } };
+        }
         return o;
     }
 
@@ -142,4 +166,6 @@ public sealed record NodeArguments(
     string? Seeds = null,
     string? Db = null,
     string? Topology = null,
-    string? Config = null);
+    string? Config = null,
+    string? Ingress = null,
+    int? IngressMaxInFlight = null);

@@ -95,6 +95,33 @@ public sealed class NodePreflightTests
     }
 
     [Fact]
+    public void Ingress_is_on_loopback_by_default_and_set_by_environment_and_options_or_turned_off()
+    {
+        var defaults = VslsNodeOptions.Resolve(new Dictionary<string, string?>(), new NodeArguments());
+        Assert.Equal("127.0.0.1:5053", defaults.Ingress!.Endpoint);
+        Assert.Equal(8, defaults.Ingress.MaxInFlight);
+
+        var env = new Dictionary<string, string?> { ["VSLS_INGRESS"] = "0.0.0.0:6000", ["VSLS_INGRESS_MAX_IN_FLIGHT"] = "2" };
+        var o = VslsNodeOptions.Resolve(env, new NodeArguments(IngressMaxInFlight: 4));
+        Assert.Equal("0.0.0.0:6000", o.Ingress!.Endpoint);
+        Assert.Equal(4, o.Ingress.MaxInFlight);
+        Assert.Equal("[::1]:7000", VslsNodeOptions.Resolve(env, new NodeArguments(Ingress: "[::1]:7000")).Ingress!.Endpoint);
+
+        Assert.Null(VslsNodeOptions.Resolve(env, new NodeArguments(Ingress: "off")).Ingress);
+    }
+
+    [Fact]
+    public async Task An_ingress_port_in_use_is_one_line_naming_the_option_and_exit_2()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var db = Path.Combine(Directory.CreateTempSubdirectory("vsls-tests-").FullName, "v.db");
+        var r = await CliRun.InProcessAsync("node", "--topology", CliRun.SampleTopologyFile(), "--port", "0", "--db", db, "--ingress", $"127.0.0.1:{port}");
+        AssertOneLine(r, 2, $"vsls node: port {port} on 127.0.0.1 is already in use (another member or program listens there; choose --ingress)");
+    }
+
+    [Fact]
     public void Command_line_options_win_over_environment_variables_which_win_over_defaults()
     {
         var env = new Dictionary<string, string?>
@@ -128,6 +155,9 @@ public sealed class NodePreflightTests
     [InlineData("VSLS_SEEDS", "10.0.0.1", "environment variable VSLS_SEEDS: '10.0.0.1' is not a seed")]
     [InlineData("VSLS_DB", "postgres:Database=x", "environment variable VSLS_DB: the PostgreSQL connection string names no Host")]
     [InlineData("VSLS_DB", "Data Source=x;Bogus=1", "environment variable VSLS_DB: not a valid connection string")]
+    [InlineData("VSLS_INGRESS", "nowhere", "environment variable VSLS_INGRESS: 'nowhere' is not an ingress endpoint")]
+    [InlineData("VSLS_INGRESS", "example.org:5053", "environment variable VSLS_INGRESS: 'example.org' in 'example.org:5053' is not an IP address")]
+    [InlineData("VSLS_INGRESS_MAX_IN_FLIGHT", "0", "environment variable VSLS_INGRESS_MAX_IN_FLIGHT: '0' is not a batch count (1-1024)")]
     public void Bad_environment_values_name_the_variable(string variable, string value, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => VslsNodeOptions.Resolve(new Dictionary<string, string?> { [variable] = value }, new NodeArguments()));

@@ -118,7 +118,8 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             var topologyPath = options.Topology is { } t ? Path.GetFullPath(t) : SampleTopology.WriteTo(temp);
             var dbPath = Path.GetFullPath(options.Db ?? Path.Combine(temp, "vsls.db"));
             _lostProbesPath = Path.Combine(temp, "lost-probes.txt");
-            var ports = FreePorts(options.Members + 1);
+            // Akka.Remote ports for the members and the driver, then one gRPC ingress port per member.
+            var ports = FreePorts(2 * options.Members + 1);
             var names = topology.Members.Take(options.Members).Select(m => m.Value).ToArray();
             var seeds = string.Join(',', ports.Take(Math.Min(2, options.Members)).Select(p => $"127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
 
@@ -131,9 +132,10 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                 {
                     _members.Add(MemberProcess.Start(self, names[i], ports[i],
                         ["--member", names[i], "--host", "127.0.0.1", "--port", ports[i].ToString(CultureInfo.InvariantCulture),
-                         "--seeds", seeds, "--db", dbPath, "--topology", topologyPath],
+                         "--seeds", seeds, "--db", dbPath, "--topology", topologyPath,
+                         "--ingress", $"127.0.0.1:{ports[options.Members + 1 + i].ToString(CultureInfo.InvariantCulture)}"],
                         Path.Combine(temp, names[i] + ".log")));
-                    _view.Event(_clock.Elapsed, $"started {names[i]} (pid {_members[^1].Pid}, port {ports[i]})");
+                    _view.Event(_clock.Elapsed, $"started {names[i]} (pid {_members[^1].Pid}, port {ports[i]}, ingress 127.0.0.1:{ports[options.Members + 1 + i]})");
                 }
 
                 var loggerProvider = new FileLoggerProvider(Path.Combine(temp, "demo-driver.log"));
@@ -143,7 +145,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
                     {
                         Member = new MemberName("demo-driver"),
                         Host = "127.0.0.1",
-                        Port = ports[^1],
+                        Port = ports[options.Members],
                         SeedNodes = seeds.Split(',').Select(s => $"akka.tcp://{VslsClusterOptions.SystemName}@{s}").ToArray(),
                         Topology = topology,
                         Database = DatabaseSpec.Parse(dbPath, "demo"),
