@@ -47,7 +47,7 @@ public static class VslsCli
             await error.WriteLineAsync("vsls: cancelled").ConfigureAwait(false);
             return 130;
         }
-        catch (Exception e) when (e is ConfigException or NodeStartupException or DemoException)
+        catch (Exception e) when (e is ConfigException or NodeStartupException or DemoException or Replay.ReplayException)
         {
             await error.WriteLineAsync($"vsls: {e.Message}").ConfigureAwait(false);
             return UsageError;
@@ -72,6 +72,7 @@ public static class VslsCli
         var root = new RootCommand("VslsActors: Virtual System Load Sharing on an Akka.NET cluster.");
         root.Subcommands.Add(NodeCommand.Build(error));
         root.Subcommands.Add(DemoCommand.Build(output, error));
+        root.Subcommands.Add(Replay.ReplayCommand.Build(output, error));
         return root;
     }
 
