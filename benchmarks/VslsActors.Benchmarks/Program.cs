@@ -5,8 +5,12 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- --filter '*Policy*'
 // or the runtime figures that need databases and restarts (see RuntimeBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
+// or `vsls replay --embedded` of a generated capture against read/decode/dictionary baselines (see ReplayBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
 if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "replay-bench")
+    return await ReplayBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
