@@ -6,7 +6,7 @@ using VslsActors.Benchmarks;
 // or the runtime figures that need databases and restarts (see RuntimeBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
 // or `vsls replay --embedded` of a generated capture against read/decode/dictionary baselines (see ReplayBench):
-//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections]
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections] [burst]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
 if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
