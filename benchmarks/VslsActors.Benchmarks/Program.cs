@@ -5,11 +5,15 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- --filter '*Policy*'
 // or the runtime figures that need databases and restarts (see RuntimeBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- runtime-bench [sqlite|postgres|memory]...
+// or established packets through a one-member cluster's shard region (EstablishedBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- established-bench [seconds]
 // or `vsls replay --embedded` of a generated capture against read/decode/dictionary baselines (see ReplayBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections] [burst]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
 if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "established-bench")
+    return EstablishedBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "replay-bench")
     return await ReplayBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -127,7 +127,9 @@ public static class VslsHosting
                     ClusterShardingSettings.Create(system).WithRole(VslsClusterOptions.MemberRole),
                     extractor,
                     new VslsAllocationStrategy(),
-                    PoisonPill.Instance).ConfigureAwait(false);
+                    // VS actors finish their batches and journal writes before they stop (see
+                    // HandOffStop); a test's stand-in entity stops the usual way.
+                    entityProps is null ? VirtualSystemActor.HandOffStop.Instance : PoisonPill.Instance).ConfigureAwait(false);
             }
             else
             {

@@ -8,8 +8,8 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// <summary>
 /// One tracked connection of a VS: its key (which remembers the originator), its protocol state
 /// and counters (<see cref="ConnectionState"/>). Steps every packet its VS forwards through
-/// <see cref="ConnectionStateMachine.Step"/>, replies one <see cref="ConnectionVerdicts"/> per batch
-/// with the lifecycle changes the batch caused, and reports itself idle — expired, or unused for
+/// <see cref="ConnectionStateMachine.Step"/>, adds its verdicts to the batch's shared
+/// <see cref="BatchTally"/>, sends the lifecycle changes the batch caused (if any), and reports itself idle — expired, or unused for
 /// the passivation time — so the VS can drop it or keep it as a compact record.
 /// </summary>
 /// <remarks>
@@ -50,6 +50,7 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         Receive<ConnectionPackets>(OnPackets);
         Receive<IdleCheck>(_ => OnIdleCheck());
+        Receive<ReportState>(r => Sender.Tell(new StateReport(r.ListingId, _key, _state)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -61,10 +62,10 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
         int accepted = 0, outOfState = 0;
         List<LifecycleChange>? changes = null;
         var packets = batch.Batch;
-        var indices = batch.Indices;
-        for (var i = 0; i < indices.Length; i++)
+        var count = batch.Count;
+        for (var i = 0; i < count; i++)
         {
-            ref readonly var p = ref packets[indices[i]];
+            ref readonly var p = ref packets[batch.IndexAt(i)];
             var result = ConnectionStateMachine.Step(ref _state, p.Header, _key.DirectionOf(p.Header), p.Timestamp);
             if (result.Accepted)
                 accepted++;
@@ -78,9 +79,13 @@ internal sealed class ConnectionActor : ReceiveActor, IWithTimers
                 (changes ??= []).Add(new LifecycleChange(result.Transition, _key, _state));
             }
         }
-        _packetsSeen += indices.Length;
+        _packetsSeen += count;
         _lastActivity = DateTime.UtcNow.Ticks;
-        Sender.Tell(new ConnectionVerdicts(batch.BatchId, accepted, outOfState, changes?.ToArray()));
+        if (changes is not null)
+            Context.Parent.Tell(new ConnectionChanges(changes.ToArray()));
+        // After the changes (see BatchTally): the last child to finish completes the batch.
+        if (batch.Tally.Release(accepted, outOfState))
+            Context.Parent.Tell(batch.Tally);
         if (_idleReported)
         {
             // The VS ignored our idle report because these packets were on their way: watch again.

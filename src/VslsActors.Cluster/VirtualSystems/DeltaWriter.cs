@@ -12,9 +12,14 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// would throw away the VS's live connection table. Here a failure is only a reply, and the VS retries.
 /// </summary>
 /// <remarks>
-/// A retry first asks the journal for its highest sequence number: a write that failed on a timeout
-/// may have committed, and writing the same sequence number twice would fail forever on the
-/// journal's unique key.
+/// A retry first reads event <c>SequenceNr</c> back from the journal: a write that failed on a
+/// timeout may have committed, and writing the same sequence number twice would fail forever on the
+/// journal's unique key. If the event there is this write's payload, the write is done. If it is
+/// another payload, another incarnation of the VS (on the member that took it over) wrote it: this
+/// incarnation is stale and is told so (<see cref="Fenced"/>). The journal's unique
+/// (persistence id, sequence number) key is what fences a VS that still runs on a member the
+/// cluster has already failed over from. (The writer id stored beside an event cannot tell: the
+/// SQL journal stores its own per-process id, not the one this actor sends.)
 /// </remarks>
 internal sealed class DeltaWriter : ReceiveActor
 {
@@ -27,6 +32,9 @@ internal sealed class DeltaWriter : ReceiveActor
     /// <summary>The write failed (database unavailable, timeout): retry later.</summary>
     internal sealed record WriteFailed(long SequenceNr, Exception Cause) : INoSerializationVerificationNeeded;
 
+    /// <summary>Event <see cref="SequenceNr"/> exists with another payload: another incarnation of the VS writes this journal now.</summary>
+    internal sealed record Fenced(long SequenceNr) : INoSerializationVerificationNeeded;
+
     /// <summary>The journal refused the event itself (e.g. it cannot be serialized): retrying cannot help.</summary>
     internal sealed record WriteRejected(long SequenceNr, Exception Cause) : INoSerializationVerificationNeeded;
 
@@ -35,6 +43,7 @@ internal sealed class DeltaWriter : ReceiveActor
     private readonly IActorRef _journal;
     private readonly string _writerGuid = Guid.NewGuid().ToString();
     private Write? _checking;
+    private ConnectionDeltas? _found;
 
     public static Props Props(string persistenceId, IActorRef journal) =>
         Akka.Actor.Props.Create(() => new DeltaWriter(persistenceId, journal));
@@ -49,6 +58,7 @@ internal sealed class DeltaWriter : ReceiveActor
             if (w.IsRetry)
             {
                 _checking = w;
+                _found = null;
                 _journal.Tell(new ReplayMessages(w.SequenceNr, w.SequenceNr, 1, _persistenceId, Self));
             }
             else
@@ -56,16 +66,24 @@ internal sealed class DeltaWriter : ReceiveActor
                 Send(w);
             }
         });
-        Receive<ReplayedMessage>(_ => { });
+        Receive<ReplayedMessage>(m =>
+        {
+            if (_checking is { } w && m.Persistent.SequenceNr == w.SequenceNr)
+                _found = m.Persistent.Payload as ConnectionDeltas;
+        });
         Receive<RecoverySuccess>(r =>
         {
             if (_checking is not { } w)
                 return;
             _checking = null;
-            if (r.HighestSequenceNr >= w.SequenceNr)
+            var found = _found;
+            _found = null;
+            if (r.HighestSequenceNr < w.SequenceNr)
+                Send(w);
+            else if (found is not null && found.Deltas.SequenceEqual(w.Payload.Deltas))
                 Context.Parent.Tell(new Written(w.SequenceNr));
             else
-                Send(w);
+                Context.Parent.Tell(new Fenced(w.SequenceNr));
         });
         Receive<ReplayMessagesFailure>(f =>
         {

@@ -37,11 +37,14 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// until its actor exists it expires by that timer only (as an actor does), not by a later packet's
 /// timestamp, so its grace is at most one <see cref="VirtualSystemSettings.SweepInterval"/>.</para>
 /// <para><b>Hot path.</b> A <see cref="VirtualSystemCommands.ProcessPackets"/> batch is split per
-/// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message
-/// (the shared batch array and an exact-size array of its packets' positions) per touched connection; nothing else is allocated per packet.
-/// Unknown keys go through <see cref="Admission.Decide"/> (state, policy, limit).</para>
+/// connection: one dictionary lookup per packet, then one <see cref="ConnectionPackets"/> message per
+/// touched connection (the shared batch array and the positions of its packets: an exact-size array,
+/// or none for a single packet). The connection actors add their verdicts to the batch's shared
+/// <see cref="BatchTally"/> and the last one sends it back: one message returns per batch, not one per
+/// connection. Nothing else is allocated per packet. Unknown keys go through <see cref="Admission.Decide"/>
+/// (state, policy, limit).</para>
 /// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
-/// answered <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
+/// finished it <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
 /// not written with <c>Persist</c>/<c>PersistAsync</c>: on a journal failure both end in
 /// <c>Eventsourced</c> stopping the actor unconditionally (after <c>OnPersistFailure</c>), losing the
 /// live table and its children. Instead a <see cref="DeltaWriter"/> child writes through the journal
@@ -85,26 +88,58 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         public int Generation;
         public long BatchMark;
         public int BatchCount;
+        public int BatchFirst;
         public int[]? BatchIndices;
 
         public ConnectionRecord ToRecord() => new(Key, State, Sync, RuleName);
-    }
-
-    private sealed class PendingBatch(IActorRef replyTo)
-    {
-        public readonly IActorRef ReplyTo = replyTo;
-        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit;
-        public int Outstanding;
-
-        public VerdictCounts Counts => new(Accepted, PolicyDropped, Rejected, OutOfState, OverLimit);
     }
 
     private sealed class PendingWrite(long sequenceNr, ImmutableArray<ConnectionDelta> deltas)
     {
         public readonly long SequenceNr = sequenceNr;
         public readonly ConnectionDeltas Payload = new(deltas);
-        public readonly List<PendingBatch> Waiters = [];
+        public readonly List<BatchTally> Waiters = [];
     }
+
+    /// <summary>A connection listing waiting for its live connection actors' states.</summary>
+    private sealed class PendingListing(long id, IActorRef replyTo, Entry[] entries, int total)
+    {
+        public readonly long Id = id;
+        public readonly IActorRef ReplyTo = replyTo;
+        public readonly Entry[] Entries = entries;
+        public readonly int Total = total;
+        public readonly (FlowKey Key, ConnectionState State)?[] States = new (FlowKey, ConnectionState)?[entries.Length];
+        /// <summary>Children asked and not yet answered, with their position in <see cref="Entries"/>.</summary>
+        public readonly Dictionary<IActorRef, int> Asked = new();
+    }
+
+    private sealed record ListingDeadline(long ListingId);
+
+    private sealed class HandOffDeadline
+    {
+        public static readonly HandOffDeadline Instance = new();
+        private HandOffDeadline() { }
+    }
+
+    /// <summary>
+    /// The shard region's hand-off stop message for VS entities (instead of <see cref="PoisonPill"/>):
+    /// the VS finishes the batches it has started and makes their deltas durable, then stops. With a
+    /// PoisonPill it stopped at once, leaving those batches unanswered and a journal write in flight
+    /// that could land after the VS's next incarnation (on the Standby) had recovered.
+    /// </summary>
+    public sealed class HandOffStop
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly HandOffStop Instance = new();
+        private HandOffStop() { }
+    }
+
+    /// <summary>
+    /// How long a VS that was told <see cref="HandOffStop"/> waits for its batches and journal writes
+    /// before it stops anyway (a journal outage must not hold a hand-off past the coordinator's
+    /// <c>handoff-timeout</c>, 10 s in hocon/akka.conf).
+    /// </summary>
+    public static readonly TimeSpan HandOffWaitLimit = TimeSpan.FromSeconds(8);
 
     private sealed class Sweep
     {
@@ -136,7 +171,13 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private readonly PriorityQueue<(Entry Entry, int Generation), long> _syncDue = new();
     private int _liveActors;
 
-    private readonly Dictionary<long, PendingBatch> _batches = new();
+    private int _batchesOpen;
+    private bool _handingOff;
+    private readonly Dictionary<long, PendingListing> _listings = new();
+    private long _nextListingId;
+
+    /// <summary>How long a listing waits for live connection actors' states.</summary>
+    private static readonly TimeSpan ListDeadline = TimeSpan.FromSeconds(5);
     private long _nextBatchId;
     private Entry?[] _packetEntries = new Entry?[256];
     private readonly List<Entry> _touched = [];
@@ -146,7 +187,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     // Journal: deltas not yet in a write, writes sealed (numbered) but not sent, the one in flight.
     private IActorRef _writer = ActorRefs.Nobody;
     private List<ConnectionDelta> _unwritten = [];
-    private readonly List<PendingBatch> _unwrittenWaiters = [];
+    private readonly List<BatchTally> _unwrittenWaiters = [];
     private readonly Queue<PendingWrite> _sealed = new();
     private PendingWrite? _inFlight;
     private long _nextSequenceNr = 1;
@@ -196,7 +237,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
 
         Command<VirtualSystemCommands.ProcessPackets>(OnPackets);
-        Command<ConnectionVerdicts>(OnVerdicts);
+        Command<BatchTally>(OnBatchTally);
+        Command<ConnectionChanges>(OnChanges);
         Command<ConnectionIdle>(OnIdle);
         Command<Sweep>(_ => OnSweep());
         Command<CheckpointTick>(_ =>
@@ -207,12 +249,15 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Command<DeltaWriter.Written>(OnWritten);
         Command<DeltaWriter.WriteFailed>(OnWriteFailed);
         Command<DeltaWriter.WriteRejected>(OnWriteRejected);
+        Command<DeltaWriter.Fenced>(OnFenced);
         Command<RetryWrite>(_ => SendInFlight(isRetry: true));
         Command<SaveSnapshotSuccess>(OnCheckpointSaved);
         Command<SaveSnapshotFailure>(f =>
         {
             _checkpointSaving = false;
             _journalFailures++;
+            if (_handingOff)
+                StopIfDrained();
             _log.Warning(f.Cause, "VS {VsId}: checkpoint at delta {SequenceNr} failed; the next one will be tried at the next trigger", _config.Id, f.Metadata.SequenceNr);
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -220,6 +265,15 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         Command<VirtualSystemCommands.EnsureStarted>(_ => Sender.Tell(new VirtualSystemReplies.Started(_config.Id, _member.Value, _startedAt)));
         Command<VirtualSystemQueries.GetStatus>(_ => Sender.Tell(StatusNow()));
         Command<VirtualSystemQueries.ListConnections>(OnList);
+        Command<StateReport>(OnStateReport);
+        Command<HandOffStop>(_ => OnHandOffStop());
+        Command<HandOffDeadline>(_ =>
+        {
+            _log.Warning("VS {VsId}: hand-off waited {WaitMs} ms for {Batches} batches and journal writes; stopping with them unfinished",
+                _config.Id, (long)HandOffWaitLimit.TotalMilliseconds, _batchesOpen + _unwrittenWaiters.Count);
+            Context.Stop(Self);
+        });
+        Command<ListingDeadline>(OnListingDeadline);
     }
 
     /// <inheritdoc />
@@ -290,7 +344,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     {
         var packets = command.Packets ?? [];
         var batchId = ++_nextBatchId;
-        var batch = new PendingBatch(Sender);
+        var batch = new BatchTally(Sender);
         if (_packetEntries.Length < packets.Length)
             _packetEntries = new Entry?[Math.Max(packets.Length, _packetEntries.Length * 2)];
         var packetEntries = _packetEntries;
@@ -354,25 +408,33 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             {
                 entry.BatchMark = batchId;
                 entry.BatchCount = 0;
+                entry.BatchFirst = i;
                 touched.Add(entry);
             }
             entry.BatchCount++;
             packetEntries[i] = entry;
         }
 
-        // One exact-size index array per touched connection, filled in arrival order; the packets
-        // themselves stay in the batch's array, which the children share read-only.
+        // One exact-size index array per connection with several packets in the batch, filled in
+        // arrival order; a connection with one packet (the common case when a batch spreads over many
+        // connections) gets its index in the message itself. The packets stay in the batch's array,
+        // which the children share read-only.
+        var anyArray = false;
         foreach (var entry in touched)
         {
-            if (entry.BatchCount > 0)
+            if (entry.BatchCount > 1)
+            {
                 entry.BatchIndices = new int[entry.BatchCount];
+                anyArray = true;
+            }
             entry.BatchCount = 0;
         }
         for (var i = 0; i < packets.Length; i++)
         {
             if (packetEntries[i] is { } entry)
             {
-                entry.BatchIndices![entry.BatchCount++] = i;
+                if (anyArray && entry.BatchIndices is { } indices)
+                    indices[entry.BatchCount++] = i;
                 packetEntries[i] = null;
             }
         }
@@ -386,27 +448,26 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
                 entry.Generation++; // a passivated entry's expiry-heap position is stale now
                 _liveActors++;
             }
-            if (entry.BatchIndices is { } sub)
-            {
-                entry.Child.Tell(new ConnectionPackets(batchId, packets, sub));
-                entry.Forwarded += sub.Length;
-                entry.BatchIndices = null;
-                batch.Outstanding++;
-            }
+            batch.Hold();
+            var indices = entry.BatchIndices;
+            entry.Child.Tell(new ConnectionPackets(batch, packets, indices, entry.BatchFirst));
+            entry.Forwarded += indices?.Length ?? 1;
+            entry.BatchIndices = null;
         }
         touched.Clear();
 
-        if (batch.Outstanding == 0)
+        // The VS's own hold: if every child already finished, the batch is done here.
+        if (batch.Release(0, 0))
             BatchDone(batch);
         else
-            _batches.Add(batchId, batch);
+            _batchesOpen++;
         Flush();
     }
 
     private static bool IsBareSyn(in PacketHeader header) =>
         header.Protocol == Domain.Net.IpProtocol.Tcp && (header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Fin | TcpFlags.Rst)) == TcpFlags.Syn;
 
-    private static void Count(PendingBatch batch, AdmissionOutcome outcome)
+    private static void Count(BatchTally batch, AdmissionOutcome outcome)
     {
         switch (outcome)
         {
@@ -418,22 +479,18 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void OnVerdicts(ConnectionVerdicts verdicts)
+    private void OnChanges(ConnectionChanges changes)
     {
-        if (verdicts.Changes is { } changes)
-        {
-            foreach (var change in changes)
-                OnLifecycle(change);
-        }
-        if (!_batches.TryGetValue(verdicts.BatchId, out var batch))
-            return;
-        batch.Accepted += verdicts.Accepted;
-        batch.OutOfState += verdicts.OutOfState;
-        if (--batch.Outstanding == 0)
-        {
-            _batches.Remove(verdicts.BatchId);
-            BatchDone(batch);
-        }
+        foreach (var change in changes.Changes)
+            OnLifecycle(change);
+        Flush();
+    }
+
+    /// <summary>The last connection actor of a batch finished (see <see cref="BatchTally"/>).</summary>
+    private void OnBatchTally(BatchTally batch)
+    {
+        _batchesOpen--;
+        BatchDone(batch);
         Flush();
     }
 
@@ -551,13 +608,14 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private void AddDelta(DeltaKind kind, Entry entry) => _unwritten.Add(new ConnectionDelta(kind, entry.ToRecord()));
 
     /// <summary>Replies to a batch once everything produced so far is durable (immediately if it already is).</summary>
-    private void BatchDone(PendingBatch batch)
+    private void BatchDone(BatchTally batch)
     {
-        _accepted += batch.Accepted;
-        _policyDropped += batch.PolicyDropped;
-        _rejected += batch.Rejected;
-        _outOfState += batch.OutOfState;
-        _overLimit += batch.OverLimit;
+        var counts = batch.Counts;
+        _accepted += counts.Accepted;
+        _policyDropped += counts.PolicyDropped;
+        _rejected += counts.Rejected;
+        _outOfState += counts.OutOfState;
+        _overLimit += counts.OverLimit;
         if (_unwritten.Count > 0)
             _unwrittenWaiters.Add(batch);
         else if (_sealed.Count > 0)
@@ -568,7 +626,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             Reply(batch);
     }
 
-    private void Reply(PendingBatch batch) =>
+    private void Reply(BatchTally batch) =>
         batch.ReplyTo.Tell(new VirtualSystemReplies.PacketVerdicts(_config.Id, _member.Value, batch.Counts));
 
     /// <summary>Numbers the unwritten deltas as the next event (they will be written after what is already sealed).</summary>
@@ -585,14 +643,34 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
     private void Flush()
     {
-        if (_inFlight is not null)
-            return;
-        if (_sealed.Count == 0)
-            Seal();
-        if (_sealed.Count == 0)
-            return;
-        _inFlight = _sealed.Dequeue();
-        SendInFlight(isRetry: false);
+        if (_inFlight is null)
+        {
+            if (_sealed.Count == 0)
+                Seal();
+            if (_sealed.Count > 0)
+            {
+                _inFlight = _sealed.Dequeue();
+                SendInFlight(isRetry: false);
+            }
+        }
+        if (_handingOff)
+            StopIfDrained();
+    }
+
+    // ---------------------------------------------------------------- hand-off
+
+    private void OnHandOffStop()
+    {
+        _handingOff = true;
+        Timers.StartSingleTimer(HandOffDeadline.Instance, HandOffDeadline.Instance, HandOffWaitLimit);
+        Flush();
+    }
+
+    /// <summary>Stops once every started batch is answered and every delta is durable (see <see cref="HandOffStop"/>).</summary>
+    private void StopIfDrained()
+    {
+        if (_batchesOpen == 0 && _inFlight is null && _sealed.Count == 0 && _unwritten.Count == 0 && !_checkpointSaving)
+            Context.Stop(Self);
     }
 
     private void SendInFlight(bool isRetry)
@@ -626,6 +704,20 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _log.Warning(failed.Cause, "VS {VsId}: journal write of {Deltas} deltas (event {SequenceNr}) failed (attempt {Attempt}), retrying in {BackoffMs} ms",
             _config.Id, write.Payload.Deltas.Length, write.SequenceNr, _failedAttempts, (long)backoff.TotalMilliseconds);
         Timers.StartSingleTimer(RetryWrite.Instance, RetryWrite.Instance, backoff);
+    }
+
+    private void OnFenced(DeltaWriter.Fenced fenced)
+    {
+        if (_inFlight is not { } write || write.SequenceNr != fenced.SequenceNr)
+            return;
+        // Another incarnation of this VS (on the member the cluster moved it to) has written this
+        // sequence number: this one's table is stale and its deltas can never be written. Stop, so
+        // that only one incarnation serves the VS; its batches stay unanswered (their senders retry
+        // through the shard region, which knows the VS's real home).
+        _journalFailures++;
+        _log.Error("VS {VsId}: event {SequenceNr} in the journal was written by another incarnation of this VS (it runs on another member now); this incarnation on {Member} stops with {Batches} batches unanswered",
+            _config.Id, write.SequenceNr, _member, _batchesOpen + _unwrittenWaiters.Count + write.Waiters.Count);
+        Context.Stop(Self);
     }
 
     private void OnWriteRejected(DeltaWriter.WriteRejected rejected)
@@ -704,6 +796,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         }
         if (_deltasSinceCheckpoint >= _settings.CheckpointEveryDeltas)
             TakeCheckpoint();
+        if (_handingOff)
+            StopIfDrained();
     }
 
     // ---------------------------------------------------------------- queries
@@ -720,28 +814,81 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _journalFailures);
 
     /// <summary>
-    /// Up to <c>Limit</c> connections with their last known state: exact for passivated ones, as of
-    /// the last lifecycle report for live ones (whose counters run ahead in their actor).
+    /// Up to <c>Limit</c> connections with their current state. Passivated connections' records are
+    /// exact already; each live connection's actor is asked for its state (its counters run ahead of
+    /// the VS's copy), so the answer counts every packet of every batch answered before the query.
+    /// A child that does not answer within <see cref="ListDeadline"/> (it crashed) is listed as of its
+    /// last lifecycle report, and the log says how many were.
     /// </summary>
     private void OnList(VirtualSystemQueries.ListConnections query)
     {
         var limit = Math.Clamp(query.Limit, 0, _entries.Count);
-        var items = new ConnectionRecord[limit];
+        var entries = new Entry[limit];
         var i = 0;
         foreach (var entry in _entries.Values)
         {
             if (i == limit)
                 break;
-            items[i++] = entry.ToRecord();
+            entries[i++] = entry;
         }
-        Sender.Tell(new VirtualSystemReplies.Connections(_config.Id, items, _entries.Count));
+        var listing = new PendingListing(++_nextListingId, Sender, entries, _entries.Count);
+        for (var n = 0; n < entries.Length; n++)
+        {
+            if (entries[n].Child is { } child)
+            {
+                listing.Asked.Add(child, n);
+                child.Tell(new ReportState(listing.Id));
+            }
+        }
+        if (listing.Asked.Count == 0)
+        {
+            ReplyListing(listing);
+            return;
+        }
+        _listings.Add(listing.Id, listing);
+        Timers.StartSingleTimer(listing, new ListingDeadline(listing.Id), ListDeadline);
+    }
+
+    private void OnStateReport(StateReport report)
+    {
+        if (!_listings.TryGetValue(report.ListingId, out var listing) || !listing.Asked.Remove(Sender, out var n))
+            return;
+        listing.States[n] = (report.Key, report.State);
+        if (listing.Asked.Count == 0)
+        {
+            _listings.Remove(listing.Id);
+            Timers.Cancel(listing);
+            ReplyListing(listing);
+        }
+    }
+
+    private void OnListingDeadline(ListingDeadline deadline)
+    {
+        if (!_listings.Remove(deadline.ListingId, out var listing))
+            return;
+        _log.Warning("VS {VsId}: {Missing} connection actors did not report their state for a listing within {DeadlineMs} ms; they are listed as of their last lifecycle report",
+            _config.Id, listing.Asked.Count, (long)ListDeadline.TotalMilliseconds);
+        ReplyListing(listing);
+    }
+
+    private void ReplyListing(PendingListing listing)
+    {
+        var items = new ConnectionRecord[listing.Entries.Length];
+        for (var n = 0; n < items.Length; n++)
+        {
+            var entry = listing.Entries[n];
+            items[n] = listing.States[n] is { } reported
+                ? new ConnectionRecord(reported.Key, reported.State, entry.Sync, entry.RuleName)
+                : entry.ToRecord();
+        }
+        listing.ReplyTo.Tell(new VirtualSystemReplies.Connections(_config.Id, items, listing.Total));
     }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
-        if (_batches.Count > 0 || _inFlight is not null || _unwritten.Count > 0)
-            _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batches.Count + _unwrittenWaiters.Count);
+        if (_batchesOpen > 0 || _inFlight is not null || _unwritten.Count > 0)
+            _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batchesOpen + _unwrittenWaiters.Count);
         base.PostStop();
     }
 }

@@ -1,5 +1,8 @@
+using Akka.Actor;
 using Microsoft.Data.Sqlite;
 using VslsActors.Cluster.Hosting;
+using VslsActors.Cluster.Protocol;
+using VslsActors.Cluster.VirtualSystems;
 using VslsActors.Domain.Flows;
 using static VslsActors.Cluster.Tests.VirtualSystems.VsHarness;
 
@@ -53,6 +56,60 @@ public sealed class RecoveryTests
         var counts = await Send(recovered, replies);
         Assert.Equal(25, counts.Accepted);
         Assert.Equal(25, (await Status(recovered)).LiveConnectionActors);
+    }
+
+    [Fact]
+    public async Task Hand_off_stop_answers_the_started_batches_with_their_deltas_durable_then_stops()
+    {
+        await using var harness = new VsHarness();
+        var first = harness.Start();
+        var vs = StartVs(first);
+        // Five established connections with actors, so the next batch waits for children too.
+        for (var c = 1; c <= 5; c++)
+            await SendEach(vs, Handshake(c, 80));
+
+        var batch = new List<TimedPacket>();
+        for (var c = 1; c <= 5; c++)
+            batch.Add(Tcp(c, 80, TcpFlags.Ack | TcpFlags.Psh));
+        for (var c = 100; c < 300; c++)
+            batch.Add(Tcp(c, 80, TcpFlags.Syn)); // 200 immediate-sync opens: deltas to journal
+        var reply = vs.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(Id, [.. batch]), TimeSpan.FromSeconds(20));
+        var stopped = vs.WatchAsync();
+        vs.Tell(VirtualSystemActor.HandOffStop.Instance); // right behind the batch, as a shard's hand-off sends it
+
+        // A PoisonPill here stopped the VS before its children and the journal answered: no reply.
+        Assert.Equal(205, (await reply).Counts.Accepted);
+        Assert.True(await stopped);
+
+        // The next incarnation (the Standby, after the hand-off) has every connection the reply covered.
+        var recovered = StartVs(harness.Start());
+        Assert.Equal(205, (await Status(recovered)).RecoveredConnections);
+        await Stop(first);
+    }
+
+    [Fact]
+    public async Task A_stale_incarnation_stops_when_the_vss_new_home_has_written_the_journal()
+    {
+        await using var harness = new VsHarness();
+        var stale = StartVs(harness.Start());
+        Assert.Equal(1, (await Send(stale, Tcp(1, 80, TcpFlags.Syn))).Accepted); // event 1
+
+        // The VS moved (say its member was downed but has not noticed yet): the new incarnation
+        // recovers event 1 and writes event 2.
+        var current = StartVs(harness.Start());
+        Assert.Equal(1, (await Status(current)).RecoveredConnections);
+        Assert.Equal(1, (await Send(current, Tcp(2, 80, TcpFlags.Syn))).Accepted);
+
+        // The stale incarnation still takes traffic; its next delta is event 2 too. The journal's
+        // unique key refuses it, the read-back finds another payload there: it must stop, not go on
+        // believing its deltas are durable.
+        var stopped = stale.WatchAsync();
+        stale.Tell(new VirtualSystemCommands.ProcessPackets(Id, [Tcp(3, 80, TcpFlags.Syn)]));
+        Assert.True(await stopped.WaitAsync(TimeSpan.FromSeconds(15)));
+
+        var third = StartVs(harness.Start());
+        var status = await Status(third);
+        Assert.Equal(2, status.RecoveredConnections); // connections 1 and 2; the stale one's 3 never became durable
     }
 
     /// <summary>

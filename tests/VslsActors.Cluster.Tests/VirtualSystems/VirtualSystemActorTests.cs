@@ -136,6 +136,33 @@ public sealed class VirtualSystemActorTests
     }
 
     [Fact]
+    public async Task Listing_counts_every_packet_a_live_connection_actor_has_seen()
+    {
+        await using var harness = new VsHarness();
+        var vs = StartVs(harness.Start());
+
+        await SendEach(vs, Handshake(1, 80));
+        // Established data: the lifecycle reports stop at Established, so only the actor knows these counts.
+        for (var round = 0; round < 3; round++)
+        {
+            var data = new List<TimedPacket>();
+            for (var i = 0; i < 7; i++)
+                data.Add(Tcp(1, 80, TcpFlags.Ack | TcpFlags.Psh));
+            for (var i = 0; i < 4; i++)
+                data.Add(Tcp(1, 80, TcpFlags.Ack, fromServer: true));
+            Assert.Equal(11, (await Send(vs, [.. data])).Accepted);
+        }
+        Assert.Equal(1, (await Status(vs)).LiveConnectionActors);
+
+        var connection = await OnlyConnection(vs);
+        Assert.Equal(ConnectionPhase.TcpEstablished, connection.State.Phase);
+        Assert.Equal(2 + 3 * 7, connection.State.OrigPackets); // SYN, ACK, data
+        Assert.Equal(1 + 3 * 4, connection.State.RespPackets); // SYN-ACK, data
+        Assert.Equal((2 + 3 * 7) * 60, connection.State.OrigBytes);
+        Assert.Equal((1 + 3 * 4) * 60, connection.State.RespBytes);
+    }
+
+    [Fact]
     public async Task Ensure_started_answers_with_member_and_start_time()
     {
         await using var harness = new VsHarness();
