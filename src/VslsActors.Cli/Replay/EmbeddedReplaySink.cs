@@ -21,17 +21,13 @@ namespace VslsActors.Cli.Replay;
 /// SQLite rather than the in-memory journal: the deltas of a long capture (one per opened and
 /// closed connection) would otherwise all stay on the heap until the end, and this way the replay
 /// runs the journal path a member runs. Checkpoints are effectively off (nothing recovers from
-/// this journal). Connection actors passivate after <see cref="PassivateAfter"/>, and before a
-/// table is listed the sink waits until none is left, so that every counter is the one the
-/// connection itself counted, not the lagging copy a VS keeps for a live actor.
+/// this journal). The table is listed with <see cref="VirtualSystemQueries.ListConnections"/>, which is
+/// exact: the VS asks its live connection actors for their current counters before it answers.
 /// </remarks>
 public sealed class EmbeddedReplaySink : IReplaySink
 {
     /// <summary>Batches a VS may have unanswered before <see cref="SendAsync"/> waits.</summary>
     public const int InFlightPerVs = 8;
-
-    /// <summary>How long a connection actor of the embedded member stays idle before handing its state back to its VS.</summary>
-    public static readonly TimeSpan PassivateAfter = TimeSpan.FromSeconds(1);
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromMinutes(2);
     private static readonly MemberName Member = new("replay");
@@ -74,7 +70,6 @@ public sealed class EmbeddedReplaySink : IReplaySink
         {
             CheckpointEveryDeltas = int.MaxValue,
             CheckpointInterval = TimeSpan.FromDays(1),
-            PassivateAfter = PassivateAfter,
         };
         foreach (var config in virtualSystems)
         {
@@ -135,18 +130,6 @@ public sealed class EmbeddedReplaySink : IReplaySink
     public async Task<IReadOnlyList<ConnectionRecord>> ListConnectionsAsync(VsId vs, CancellationToken cancellationToken)
     {
         var target = _vss[vs].Actor;
-        // Wait for the connection actors to passivate (see remarks): bounded, since no packet
-        // arrives any more every live actor goes idle and hands its state back.
-        var deadline = DateTime.UtcNow + PassivateAfter + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var status = await target.Ask<VirtualSystemReplies.Status>(new VirtualSystemQueries.GetStatus(vs), AskTimeout, cancellationToken).ConfigureAwait(false);
-            if (status.LiveConnectionActors == 0)
-                break;
-            if (DateTime.UtcNow > deadline)
-                throw new ReplayException($"VS {vs}: {status.LiveConnectionActors} connection actors still live {PassivateAfter.TotalSeconds + 10:F0} s after the last packet; the table would not be exact");
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-        }
         var list = await target.Ask<VirtualSystemReplies.Connections>(new VirtualSystemQueries.ListConnections(vs, int.MaxValue), AskTimeout, cancellationToken).ConfigureAwait(false);
         return list.Items;
     }
