@@ -14,6 +14,7 @@ namespace VslsActors.Cli.Tests.Replay;
 /// by a closed port), replayed by the built <c>vsls</c> as its own process, and its connection table
 /// compared with what tshark computes from the same file.
 /// </summary>
+[Collection(ReplayTestCollection.Name)]
 public sealed partial class ReplayAgainstTsharkTests
 {
     private sealed record Row(string Proto, string OrigH, int OrigP, string RespH, int RespP, long OrigPkts, long OrigBytes, long RespPkts, long RespBytes, string State, string Verdict);

@@ -5,6 +5,7 @@ using VslsActors.Traffic.Capture;
 namespace VslsActors.Cli.Tests.Replay;
 
 /// <summary><c>vsls replay</c> on captures written by the test: bad input, VS mapping, the table's content.</summary>
+[Collection(ReplayTestCollection.Name)]
 public sealed class ReplayCommandTests
 {
     private const uint Client = 0x0A000001; // 10.0.0.1
