@@ -9,6 +9,8 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- established-bench [seconds]
 // or ingress throughput, in-process vs over loopback gRPC (see IngressBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- ingress-bench [seconds] [streams]
+// or `vsls replay --embedded` of a generated capture against read/decode/dictionary baselines (see ReplayBench):
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections] [burst]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
 if (args.Length > 0 && args[0] == "ingress-bench")
     return IngressBench.Run(args[1..]);
@@ -16,5 +18,7 @@ if (args.Length > 0 && args[0] == "runtime-bench")
     return RuntimeBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "established-bench")
     return EstablishedBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "replay-bench")
+    return await ReplayBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -48,7 +48,7 @@ public static class VslsCli
             await error.WriteLineAsync("vsls: cancelled").ConfigureAwait(false);
             return 130;
         }
-        catch (Exception e) when (e is ConfigException or NodeStartupException or DemoException or LoadgenException)
+        catch (Exception e) when (e is ConfigException or NodeStartupException or DemoException or LoadgenException or Replay.ReplayException)
         {
             await error.WriteLineAsync($"vsls: {e.Message}").ConfigureAwait(false);
             return UsageError;
@@ -74,6 +74,7 @@ public static class VslsCli
         root.Subcommands.Add(NodeCommand.Build(error));
         root.Subcommands.Add(DemoCommand.Build(output, error));
         root.Subcommands.Add(LoadgenCommand.Build(output, error));
+        root.Subcommands.Add(Replay.ReplayCommand.Build(output, error));
         return root;
     }
 
