@@ -43,4 +43,21 @@ internal static class CliRun
         var dir = Directory.CreateTempSubdirectory("vsls-tests-").FullName;
         return SampleTopology.WriteTo(dir);
     }
+
+    /// <summary>Waits until a member process's log file contains <paramref name="text"/>; fails the test with the log otherwise.</summary>
+    public static async Task WaitForLogLineAsync(string logPath, string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            using (var stream = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            using (var reader = new StreamReader(stream))
+            {
+                if ((await reader.ReadToEndAsync()).Contains(text, StringComparison.Ordinal))
+                    return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail($"the member did not log '{text}' within {timeout.TotalSeconds:0} s: {File.ReadAllText(logPath)}");
+    }
 }

@@ -87,7 +87,7 @@ public sealed class LoadgenTests
             Path.Combine(temp.Path, "member-1.log"));
         try
         {
-            await WaitForLineAsync(Path.Combine(temp.Path, "member-1.log"), $"ingress: gRPC on http://{ingress}", TimeSpan.FromSeconds(60));
+            await CliRun.WaitForLogLineAsync(Path.Combine(temp.Path, "member-1.log"), $"ingress: gRPC on http://{ingress}", TimeSpan.FromSeconds(60));
             var loadgen = await CliRun.ProcessAsync("loadgen", "--target", ingress, "--duration", "3s", "--rate", "20000",
                 "--connections", "300", "--vs", "1", "--topology", topology, "--json");
 
@@ -117,21 +117,5 @@ public sealed class LoadgenTests
         {
             member.Kill();
         }
-    }
-
-    private static async Task WaitForLineAsync(string logPath, string text, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            using (var stream = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
-            using (var reader = new StreamReader(stream))
-            {
-                if ((await reader.ReadToEndAsync()).Contains(text, StringComparison.Ordinal))
-                    return;
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail($"the member did not log '{text}' within {timeout.TotalSeconds:0} s: {File.ReadAllText(logPath)}");
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using VslsActors.Traffic.Ingress;
 
 namespace VslsActors.Cli.Replay;
 
@@ -38,12 +39,25 @@ internal static class ReplayCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (parse.GetValue(target) is { } t)
+            IReplaySink Sink()
             {
+                if (parse.GetValue(target) is not { } t)
+                    return new EmbeddedReplaySink();
                 if (parse.GetValue(embedded))
                     throw new ReplayException("--target and --embedded exclude each other");
-                // The network sink (the ingress client) is not part of this build; say so instead of pretending.
-                throw new ReplayException($"--target {t}: sending to a cluster is not available in this build; replay with --embedded (the default)");
+                var targets = t.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                foreach (var one in targets)
+                {
+                    try
+                    {
+                        IngressClient.ParseTarget(one);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new ReplayException($"--target: {e.Message}");
+                    }
+                }
+                return targets.Length > 0 ? new IngressReplaySink(targets) : throw new ReplayException("--target: no host:port given");
             }
             var options = new ReplayOptions
             {
@@ -56,13 +70,13 @@ internal static class ReplayCommand
                 Json = parse.GetValue(json),
             };
             if (!options.Json)
-                return await ReplayRunner.RunAsync(options, new EmbeddedReplaySink(), output, error, cancellationToken).ConfigureAwait(false);
+                return await ReplayRunner.RunAsync(options, Sink(), output, error, cancellationToken).ConfigureAwait(false);
             // With --json, stdout carries the report and nothing else (Akka's stdout logger goes to stderr).
             var console = Console.Out;
             Console.SetOut(error);
             try
             {
-                return await ReplayRunner.RunAsync(options, new EmbeddedReplaySink(), output, error, cancellationToken).ConfigureAwait(false);
+                return await ReplayRunner.RunAsync(options, Sink(), output, error, cancellationToken).ConfigureAwait(false);
             }
             finally
             {

@@ -5,6 +5,7 @@ using VslsActors.Cluster.Protocol;
 using VslsActors.Domain;
 using VslsActors.Domain.Connections;
 using VslsActors.Domain.Net;
+using VslsActors.Domain.Policy;
 
 namespace VslsActors.Cluster.Export;
 
@@ -92,4 +93,71 @@ public static class ConnectionTableJson
     /// <summary>UTC ticks as ISO 8601 (<c>O</c> format, always ending in <c>Z</c>).</summary>
     public static string FormatTime(long utcTicks) =>
         new DateTime(Math.Clamp(utcTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks), DateTimeKind.Utc).ToString("O", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Reads one line written by <see cref="Write"/> back (what a client of a live member's export gets).
+    /// The sync mode and the FIN flags are not in the format: the record has <see cref="SyncMode.None"/>
+    /// and no FIN seen. Returns false with <paramref name="problem"/> naming the field on a malformed line.
+    /// </summary>
+    public static bool TryRead(string line, out VsId vs, out ConnectionRecord? connection, out ConnectionVerdict verdict, out string? problem)
+    {
+        vs = default;
+        connection = null;
+        verdict = ConnectionVerdict.Accept;
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            string field = "vs";
+            try
+            {
+                vs = new VsId(root.GetProperty(field).GetInt32());
+                field = "proto";
+                if (!IpProtocolNames.TryParse(root.GetProperty(field).GetString() ?? "", out var protocol))
+                    throw new FormatException("unknown protocol");
+                field = "orig_h";
+                var origHost = NetAddress.Parse(root.GetProperty(field).GetString() ?? "");
+                field = "orig_p";
+                var origPort = root.GetProperty(field).GetUInt16();
+                field = "resp_h";
+                var respHost = NetAddress.Parse(root.GetProperty(field).GetString() ?? "");
+                field = "resp_p";
+                var respPort = root.GetProperty(field).GetUInt16();
+                field = "state";
+                if (!ConnectionPhases.TryParseStateName(root.GetProperty(field).GetString(), out var phase))
+                    throw new FormatException("unknown state");
+                field = "first_seen";
+                var firstSeen = ParseTime(root.GetProperty(field).GetString());
+                field = "last_seen";
+                var lastSeen = ParseTime(root.GetProperty(field).GetString());
+                field = "verdict";
+                var verdictText = root.GetProperty(field).GetString();
+                verdict = Enum.GetValues<ConnectionVerdict>().FirstOrDefault(v => v.Name() == verdictText, (ConnectionVerdict)(-1));
+                if ((int)verdict < 0)
+                    throw new FormatException("unknown verdict");
+                var state = ConnectionState.Restore(phase, protocol, false, false,
+                    root.GetProperty(field = "orig_pkts").GetInt64(), root.GetProperty(field = "orig_bytes").GetInt64(),
+                    root.GetProperty(field = "resp_pkts").GetInt64(), root.GetProperty(field = "resp_bytes").GetInt64(),
+                    firstSeen, lastSeen);
+                field = "rule";
+                var rule = root.TryGetProperty(field, out var r) ? r.GetString() ?? "" : "";
+                connection = new ConnectionRecord(Domain.Flows.FlowKey.ForFirstPacket(origHost, origPort, respHost, respPort, protocol), state, SyncMode.None, rule);
+                problem = null;
+                return true;
+            }
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                problem = $"field '{field}': {(e is KeyNotFoundException ? "missing" : e.Message)}";
+                return false;
+            }
+        }
+        catch (JsonException e)
+        {
+            problem = "not JSON: " + e.Message;
+            return false;
+        }
+    }
+
+    private static long ParseTime(string? text) =>
+        DateTime.ParseExact(text ?? "", "O", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal).Ticks;
 }
