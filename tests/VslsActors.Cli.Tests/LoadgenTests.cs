@@ -13,7 +13,10 @@ public sealed class LoadgenTests
     [Fact]
     public async Task Loadgen_moves_to_the_next_target_when_its_member_dies_and_counts_the_batches_lost_in_between()
     {
-        var first = new AcceptingGateway { Delay = TimeSpan.FromMilliseconds(20) };
+        // A door in front of the first member's VSs: closed before the kill, so batches are certainly
+        // in flight there when it dies (with only the delay, a kill could fall between batches).
+        var door = new SemaphoreSlim(1, 1);
+        var first = new AcceptingGateway { Delay = TimeSpan.FromMilliseconds(20), Gate = door };
         var second = new AcceptingGateway { Delay = TimeSpan.FromMilliseconds(20) };
         var a = await IngressTestServer.StartAsync(first);
         await using var b = await IngressTestServer.StartAsync(second);
@@ -33,6 +36,9 @@ public sealed class LoadgenTests
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (first.Packets < 10_000 && DateTime.UtcNow < deadline)
             await Task.Delay(20);
+        await door.WaitAsync();
+        while (first.Inside == 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(5);
         await a.KillAsync();
         var code = await run;
 

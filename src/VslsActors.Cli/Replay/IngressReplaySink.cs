@@ -78,16 +78,16 @@ public sealed class IngressReplaySink(IReadOnlyList<string> targets) : IReplaySi
         {
             if (!t.IsCompletedSuccessfully)
             {
-                Fail($"a batch for VS {vs} was not sent: {(t.Exception?.InnerException ?? t.Exception)?.Message ?? "cancelled"}");
+                Fail($"--target: a batch for VS {vs} was not sent: {(t.Exception?.InnerException ?? t.Exception)?.Message ?? "cancelled"}");
                 return;
             }
             var r = t.Result;
             if (r.Error is { } error)
-                Fail($"{r.Target} refused a batch for VS {vs}: {error}");
+                Fail($"--target {r.Target} refused a batch for VS {vs}: {error}");
             else if (r.UnknownVs > 0)
-                Fail($"{r.Target}: VS {vs} is not in the cluster's topology ({r.UnknownVs} packets counted unknown-VS)");
+                Fail($"--target {r.Target}: VS {vs} is not in the cluster's topology ({r.UnknownVs} packets counted unknown-VS)");
             else if (r.Lost > 0 || r.Unanswered > 0)
-                Fail($"{r.Target}: {r.Lost + r.Unanswered} packets for VS {vs} got no verdict (member gone or VS not answering)");
+                Fail($"--target {r.Target}: {r.Lost + r.Unanswered} packets for VS {vs} got no verdict (member gone or VS not answering)");
             lock (_gate)
             {
                 var c = _counts[vs];
@@ -131,7 +131,7 @@ public sealed class IngressReplaySink(IReadOnlyList<string> targets) : IReplaySi
         await foreach (var line in client.ListConnectionsAsync(vs, int.MaxValue, cancellationToken).ConfigureAwait(false))
         {
             if (!ConnectionTableJson.TryRead(line, out _, out var record, out _, out var problem))
-                throw new ReplayException($"{client.CurrentTarget} sent a malformed connection-table line for VS {vs}: {problem}");
+                throw new ReplayException($"--target {client.CurrentTarget} sent a malformed connection-table line for VS {vs}: {problem}");
             records.Add(record!);
         }
         return records;
