@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -86,7 +84,7 @@ internal static class EstablishedBench
             sb.Append($"    {{ id = {v}, name = vs-{v}, priority = [member-1], max-connections = {ConnectionsPerVs * 2}, policy {{ rules = [ {{ name = all, action = accept, sync = immediate }} ] }} }}\n");
         sb.Append("  ]\n}\n");
         var topology = TopologyLoader.Parse(sb.ToString(), "established-bench topology");
-        var port = FreePort();
+        var port = LocalPorts.Free(1)[0];
         var host = VslsHostFactory.Build(
             new VslsClusterOptions
             {
@@ -117,13 +115,6 @@ internal static class EstablishedBench
             }
         }
         return host;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static NetAddress Client(int v, int c) => NetAddress.FromIPv4(0x0A000000u + (uint)(v << 16) + (uint)c);

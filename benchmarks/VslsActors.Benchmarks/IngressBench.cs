@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,37 +41,53 @@ internal static class IngressBench
 
     /// <summary>
     /// <c>ingress-bench memory [minutes]</c>: the member in this process, <c>vsls loadgen</c> at full rate
-    /// as a child process (so the figures are the member's alone), steady live flows; the member's working
-    /// set and managed heap (after a full collection) each minute.
+    /// as a child process (so the figures are the member's alone), 10,000 live flows. The goal is about
+    /// a <em>steady connection count</em>, so the window starts only once the member's tracked
+    /// connections have settled (long-lived flows live 30-180 s, so the VS tables fill for a few
+    /// minutes): samples every 15 s until two in a row are within 3 % (at most 5 minutes). Then the
+    /// member's working set and managed heap (after a full collection) and its tracked connections each minute.
     /// </summary>
     private static async Task<int> MemoryRunAsync(int minutes)
     {
-        var topology = TopologyLoader.Load(Path.Combine(FindRepoRoot(), "hocon", "topology.conf"));
+        var topologyPath = Path.Combine(FindRepoRoot(), "hocon", "topology.conf");
+        var topology = TopologyLoader.Load(topologyPath);
         var (host, ingress, db) = await StartMemberAsync(topology).ConfigureAwait(false);
-        Console.WriteLine($"ingress-bench memory: {minutes} min, loadgen at full rate (2 streams, 10,000 live flows) as a child process");
+        var region = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>().ConfigureAwait(false);
+        var maxWarmUp = TimeSpan.FromMinutes(5);
+        Console.WriteLine($"ingress-bench memory: warm-up until the connection count is steady (at most {maxWarmUp.TotalMinutes:0} min), then {minutes} min; loadgen at full rate (2 streams, 10,000 live flows) as a child process");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vsls.dll"), "loadgen", "--target", ingress.Endpoint, "--duration", $"{minutes * 60 + 5}s",
-                     "--topology", Path.Combine(FindRepoRoot(), "hocon", "topology.conf"), "--json" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vsls.dll"), "loadgen", "--target", ingress.Endpoint,
+                     "--duration", $"{(int)maxWarmUp.TotalSeconds + minutes * 60 + 30}s", "--topology", topologyPath, "--json" })
             info.ArgumentList.Add(a);
         using var loadgen = Process.Start(info)!;
-        var stdout = loadgen.StandardOutput.ReadToEndAsync();
+        _ = loadgen.StandardOutput.ReadToEndAsync();
         var lastProgress = "";
         var stderr = Task.Run(async () =>
         {
             while (await loadgen.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
                 lastProgress = line;
         });
+        var clock = Stopwatch.StartNew();
         try
         {
-            for (var minute = 1; minute <= minutes; minute++)
+            long previous = -1;
+            while (clock.Elapsed < maxWarmUp)
             {
-                await Task.Delay(TimeSpan.FromMinutes(1)).ConfigureAwait(false);
-                Console.WriteLine($"[m] {minute} min: member {Memory()} | loadgen: {lastProgress.Trim()}");
+                await Task.Delay(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+                var now = await TrackedConnectionsAsync(region, topology).ConfigureAwait(false);
+                Console.WriteLine($"[w] {clock.Elapsed.TotalSeconds:0} s: {now:N0} tracked connections");
+                if (previous > 0 && Math.Abs(now - previous) <= 0.03 * previous)
+                    break;
+                previous = now;
             }
-            await loadgen.WaitForExitAsync().ConfigureAwait(false);
-            await stderr.ConfigureAwait(false);
-            var report = LoadgenReport.FromJson(await stdout.ConfigureAwait(false));
-            Console.WriteLine($"[m] loadgen: accepted {report?.AcceptedPerSecond:N0} pkt/s over {report?.Seconds:0} s, lost {report?.Lost}, unanswered {report?.Unanswered}");
+            Console.WriteLine($"[w] steady after {clock.Elapsed.TotalSeconds:0} s; measuring");
+            for (var minute = 0; minute <= minutes; minute++)
+            {
+                if (minute > 0)
+                    await Task.Delay(TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+                var connections = await TrackedConnectionsAsync(region, topology).ConfigureAwait(false);
+                Console.WriteLine($"[m] {minute} min: member {Memory()}, {connections:N0} tracked connections | loadgen: {lastProgress.Trim()}");
+            }
         }
         finally
         {
@@ -84,10 +98,18 @@ internal static class IngressBench
         return 0;
     }
 
+    private static async Task<long> TrackedConnectionsAsync(IActorRef region, Topology topology)
+    {
+        long total = 0;
+        foreach (var vs in topology.VirtualSystems)
+            total += (await region.Ask<VirtualSystemReplies.Status>(new VirtualSystemQueries.GetStatus(vs.Id), TimeSpan.FromSeconds(10)).ConfigureAwait(false)).Connections;
+        return total;
+    }
+
     private static async Task<(IHost Host, IngressOptions Ingress, string Db)> StartMemberAsync(Topology topology)
     {
         var db = Path.Combine(Path.GetTempPath(), $"vsls-ingress-bench-{Guid.NewGuid():N}.db");
-        var ports = FreePorts(2);
+        var ports = LocalPorts.Free(2);
         var cluster = new VslsClusterOptions
         {
             Member = topology.Members[0],
@@ -162,7 +184,7 @@ internal static class IngressBench
     /// </summary>
     private static async Task IngressOnlyAsync(Topology topology, TimeSpan duration, int streams)
     {
-        var options = new IngressOptions { Port = FreePorts(1)[0] };
+        var options = new IngressOptions { Port = LocalPorts.Free(1)[0] };
         IVirtualSystemGateway gateway = new ImmediateGateway();
         var builder = VslsWebHost.CreateBuilder(options, _ => new IngressHostContext(options, topology, "bench", _ => Task.FromResult(gateway)));
         builder.Logging.ClearProviders();
@@ -222,15 +244,6 @@ internal static class IngressBench
         GC.Collect();
         using var self = Process.GetCurrentProcess();
         return $"working set {self.WorkingSet64 / 1048576.0:N0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:N0} MiB";
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 
     private static string FindRepoRoot()

@@ -67,6 +67,27 @@ public static class VslsCli
         return parse.CommandResult.Command is RootCommand ? "" : name + " ";
     }
 
+    /// <summary>
+    /// Runs <paramref name="run"/>; with <paramref name="json"/>, whatever a library writes to the
+    /// console meanwhile (Akka's stdout logger writes during shutdown, after the log providers have
+    /// stopped) goes to <paramref name="error"/>, so that stdout carries the JSON report and nothing else.
+    /// </summary>
+    internal static async Task<int> ConsoleOutToErrorWhen(bool json, TextWriter error, Func<Task<int>> run)
+    {
+        if (!json)
+            return await run().ConfigureAwait(false);
+        var console = Console.Out;
+        Console.SetOut(error);
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+    }
+
     /// <summary>The command tree (exposed for tests).</summary>
     internal static RootCommand BuildRoot(TextWriter output, TextWriter error)
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using VslsActors.Cli.Demo;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Domain;
+using VslsActors.Node;
 
 namespace VslsActors.Cli.Tests;
 
@@ -73,7 +74,7 @@ public sealed class DemoReportTests
     [Fact]
     public void Free_ports_are_distinct()
     {
-        var ports = DemoRunner.FreePorts(5);
+        var ports = LocalPorts.Free(5);
         Assert.Equal(5, ports.Distinct().Count());
         Assert.All(ports, p => Assert.InRange(p, 1, 65535));
     }

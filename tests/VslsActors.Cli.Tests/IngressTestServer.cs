@@ -7,6 +7,7 @@ using VslsActors.Domain;
 using VslsActors.Domain.Flows;
 using VslsActors.Domain.Topology;
 using VslsActors.Node.Web;
+using VslsActors.Node;
 
 namespace VslsActors.Cli.Tests;
 
@@ -32,7 +33,7 @@ internal sealed class IngressTestServer : IAsyncDisposable
 
     public static async Task<IngressTestServer> StartAsync(IVirtualSystemGateway gateway, int maxInFlight = IngressOptions.DefaultMaxInFlight)
     {
-        var port = DemoRunner.FreePorts(1)[0];
+        var port = LocalPorts.Free(1)[0];
         var options = new IngressOptions { Port = port, MaxInFlight = maxInFlight };
         var builder = VslsWebHost.CreateBuilder(options, _ => new IngressHostContext(options, SampleTopology, "test-member", _ => Task.FromResult(gateway)));
         builder.Logging.ClearProviders();

@@ -5,6 +5,7 @@ using VslsActors.Cli.Loadgen;
 using VslsActors.Domain;
 using VslsActors.TestSupport;
 using VslsActors.Traffic.Ingress;
+using VslsActors.Node;
 
 namespace VslsActors.Cli.Tests;
 
@@ -74,7 +75,7 @@ public sealed class LoadgenTests
     [Fact]
     public async Task No_member_listening_is_one_line_and_exit_code_1()
     {
-        var port = DemoRunner.FreePorts(1)[0];
+        var port = LocalPorts.Free(1)[0];
         var r = await CliRun.InProcessAsync("loadgen", "--target", $"127.0.0.1:{port}", "--duration", "1s");
         Assert.Equal(1, r.ExitCode);
         Assert.Single(r.ErrorLines);
@@ -86,7 +87,7 @@ public sealed class LoadgenTests
     {
         using var temp = new TempDirectory();
         var topology = SampleTopology.WriteTo(temp.Path);
-        var ports = DemoRunner.FreePorts(2);
+        var ports = LocalPorts.Free(2);
         var ingress = $"127.0.0.1:{ports[1]}";
         var member = MemberProcess.Start(SelfCommand.Resolve(), "member-1", ports[0],
             ["--member", "member-1", "--port", ports[0].ToString(), "--db", Path.Combine(temp.Path, "vsls.db"), "--topology", topology, "--ingress", ingress],

@@ -79,7 +79,7 @@ public sealed class NodePreflightTests
     [Fact]
     public async Task A_postgres_server_that_does_not_answer_is_one_line()
     {
-        var closed = DemoRunner.FreePorts(1)[0];
+        var closed = LocalPorts.Free(1)[0];
         var r = await CliRun.InProcessAsync("node", "--topology", CliRun.SampleTopologyFile(), "--port", "0",
             "--db", $"postgres:Host=127.0.0.1;Port={closed};Database=vsls;Username=vsls;Password=secret;Timeout=3");
         AssertOneLine(r, 2, $"vsls node: database: cannot reach PostgreSQL at 127.0.0.1:{closed} (database 'vsls')");

@@ -39,22 +39,8 @@ internal static class DemoCommand
                 Seed = parse.GetValue(seed),
             };
             options.Validate();
-            if (!options.Json)
-                return await new DemoRunner(options, output, error).RunAsync(cancellationToken).ConfigureAwait(false);
-
-            // With --json, stdout carries the report and nothing else: whatever a library writes to
-            // the console while the demo runs (Akka's stdout logger writes during shutdown, after
-            // the log providers have stopped) goes to stderr instead.
-            var console = Console.Out;
-            Console.SetOut(error);
-            try
-            {
-                return await new DemoRunner(options, output, error).RunAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                Console.SetOut(console);
-            }
+            return await VslsCli.ConsoleOutToErrorWhen(options.Json, error,
+                () => new DemoRunner(options, output, error).RunAsync(cancellationToken)).ConfigureAwait(false);
         });
         return command;
     }

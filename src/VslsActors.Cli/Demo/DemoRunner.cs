@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
@@ -126,7 +124,7 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
             var dbPath = Path.GetFullPath(options.Db ?? Path.Combine(temp, "vsls.db"));
             _lostProbesPath = Path.Combine(temp, "lost-probes.txt");
             // Akka.Remote ports for the members and the driver, then one gRPC ingress port per member.
-            var ports = FreePorts(2 * options.Members + 1);
+            var ports = LocalPorts.Free(2 * options.Members + 1);
             var names = topology.Members.Take(options.Members).Select(m => m.Value).ToArray();
             var seeds = string.Join(',', ports.Take(Math.Min(2, options.Members)).Select(p => $"127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
 
@@ -861,24 +859,4 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output, TextWri
         }
     }
 
-    /// <summary>Free loopback ports, held open together while choosing so that no two are the same.</summary>
-    internal static int[] FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var l = new TcpListener(IPAddress.Loopback, 0);
-                l.Start();
-                listeners.Add(l);
-            }
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var l in listeners)
-                l.Stop();
-        }
-    }
 }

@@ -69,19 +69,8 @@ internal static class ReplayCommand
                 Out = parse.GetValue(outFile),
                 Json = parse.GetValue(json),
             };
-            if (!options.Json)
-                return await ReplayRunner.RunAsync(options, Sink(), output, error, cancellationToken).ConfigureAwait(false);
-            // With --json, stdout carries the report and nothing else (Akka's stdout logger goes to stderr).
-            var console = Console.Out;
-            Console.SetOut(error);
-            try
-            {
-                return await ReplayRunner.RunAsync(options, Sink(), output, error, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                Console.SetOut(console);
-            }
+            return await VslsCli.ConsoleOutToErrorWhen(options.Json, error,
+                () => ReplayRunner.RunAsync(options, Sink(), output, error, cancellationToken)).ConfigureAwait(false);
         });
         return command;
     }

@@ -1,6 +1,7 @@
 using VslsActors.Cli.Demo;
 using VslsActors.TestSupport;
 using VslsActors.Traffic.Capture;
+using VslsActors.Node;
 
 namespace VslsActors.Cli.Tests.Replay;
 
@@ -52,7 +53,7 @@ public sealed class ReplayToClusterTests
         var embedded = await CliRun.InProcessAsync("replay", capture, "--vs-by", "single", "--topology", topology, "--out", embeddedTable, "--json");
         Assert.True(embedded.ExitCode == 0, embedded.Error);
 
-        var ports = DemoRunner.FreePorts(2);
+        var ports = LocalPorts.Free(2);
         var ingress = $"127.0.0.1:{ports[1]}";
         var log = temp.File("member-1.log");
         var member = MemberProcess.Start(SelfCommand.Resolve(), "member-1", ports[0],
@@ -81,7 +82,7 @@ public sealed class ReplayToClusterTests
         using var temp = new TempDirectory();
         var capture = temp.File("in.pcap");
         await File.WriteAllBytesAsync(capture, Capture());
-        var port = DemoRunner.FreePorts(1)[0];
+        var port = LocalPorts.Free(1)[0];
 
         var run = await CliRun.InProcessAsync("replay", capture, "--target", $"127.0.0.1:{port}");
 
