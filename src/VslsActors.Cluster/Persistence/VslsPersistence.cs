@@ -86,12 +86,23 @@ public static class VslsPersistence
                   }
                 }
               }
+              # The read side of the same journal: the registry's audit log (GetHistory) reads its own events.
+              query.journal.sql {
+                class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
+                plugin-id = "akka.persistence.query.journal.sql"
+                write-plugin = "{{JournalPluginId}}"
+                connection-string = {{connection}}
+                provider-name = "{{provider}}"
+                table-mapping = default
+              }
             }
             """;
     }
 
     /// <summary><see cref="HoconText"/> parsed.</summary>
-    public static Config Hocon(DatabaseOptions database) => ConfigurationFactory.ParseString(HoconText(database));
+    /// <remarks>The read journal's own defaults (buffer sizes, polling) are the fallback of the query section: Akka.Hosting does not add them.</remarks>
+    public static Config Hocon(DatabaseOptions database) =>
+        ConfigurationFactory.ParseString(HoconText(database)).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultQueryConfiguration);
 
     /// <summary>
     /// The setup of an ActorSystem that persists VSs without the rest of <c>AddVsls</c> (tests and

@@ -131,7 +131,17 @@ public sealed class VslsRegistryActor : ReceivePersistentActor
             Sender.Tell(new RegistryReplies.History([]));
             return;
         }
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        SqlReadJournal journal;
+        try
+        {
+            journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "The registry cannot open its journal for reading");
+            Sender.Tell(new Status.Failure(e));
+            return;
+        }
         journal.CurrentEventsByPersistenceId(PersistenceId, from, to)
             .Select(e => e.Event)
             .RunWith(Sink.Seq<object>(), Context.System.Materializer())

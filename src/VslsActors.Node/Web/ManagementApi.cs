@@ -576,7 +576,15 @@ public static class ManagementApi
     {
         if (last is < 1 or > RegistryCommands.GetHistory.MaxLast)
             throw new ApiException(StatusCodes.Status400BadRequest, $"last {last} is outside 1-{RegistryCommands.GetHistory.MaxLast}");
-        var result = await context.AskRegistryAsync(new RegistryCommands.GetHistory(last), ct).ConfigureAwait(false);
+        object result;
+        try
+        {
+            result = await context.AskRegistryAsync(new RegistryCommands.GetHistory(last), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not Akka.Actor.AskTimeoutException and not OperationCanceledException)
+        {
+            throw new ApiException(StatusCodes.Status409Conflict, "the registry could not read its journal: " + e.GetBaseException().Message);
+        }
         if (result is not RegistryReplies.History history)
             throw new ApiException(StatusCodes.Status409Conflict, "the registry could not read its journal: " + (result as Akka.Actor.Status.Failure)?.Cause?.Message);
         return Ok(new
