@@ -184,7 +184,7 @@ public static class CtlCommands
         return 0;
     }
 
-    private static readonly string[] VsColumns = ["vs", "name", "weight", "active", "standby", "backups", "runningOn", "connections", "accepted", "policyDropped", "rejected", "outOfState", "overLimit"];
+    private static readonly string[] VsColumns = ["vs", "name", "weight", "active", "standby", "backups", "runningOn", "connections", "packetsPerSecond", "accepted", "policyDropped", "rejected", "outOfState", "overLimit"];
 
     private static string Vs(string text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0

@@ -100,9 +100,7 @@ public static class VslsPersistence
     }
 
     /// <summary><see cref="HoconText"/> parsed.</summary>
-    /// <remarks>The read journal's own defaults (buffer sizes, polling) are the fallback of the query section: Akka.Hosting does not add them.</remarks>
-    public static Config Hocon(DatabaseOptions database) =>
-        ConfigurationFactory.ParseString(HoconText(database)).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultQueryConfiguration);
+    public static Config Hocon(DatabaseOptions database) => ConfigurationFactory.ParseString(HoconText(database));
 
     /// <summary>
     /// The setup of an ActorSystem that persists VSs without the rest of <c>AddVsls</c> (tests and

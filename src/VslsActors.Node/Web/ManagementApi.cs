@@ -370,6 +370,7 @@ public static class ManagementApi
                 backups = p is null ? [] : p.Backups.Select(b => b.Value).ToArray(),
                 runningOn = running.TryGetValue(v.Id.ToString(), out var r) ? r?.Value : null,
                 connections = s?.Connections,
+                packetsPerSecond = s is null ? null : context.PacketRate(s),
                 accepted = s?.Totals.Accepted,
                 policyDropped = s?.Totals.PolicyDropped,
                 rejected = s?.Totals.Rejected,

@@ -22,6 +22,7 @@ namespace VslsActors.Node.Web;
 public sealed class ManagementContext
 {
     private readonly ActorRegistry _registry;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<VsId, (string Member, long Packets, long AtTicks)> _lastSample = new();
     private ManagementEvents? _events;
 
     /// <summary>A context for the member of <paramref name="cluster"/>.</summary>
@@ -101,6 +102,28 @@ public sealed class ManagementContext
                 return m;
         }
         return null;
+    }
+
+    /// <summary>
+    /// Packets per second of a VS since the previous status this member's API read of it (null on the
+    /// first read, or when the VS moved since: its totals restart with each incarnation).
+    /// </summary>
+    public double? PacketRate(VirtualSystemReplies.Status status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        var now = DateTime.UtcNow.Ticks;
+        var packets = status.Totals.Total;
+        var sample = (status.Member, packets, now);
+        if (!_lastSample.TryGetValue(status.VsId, out var previous))
+        {
+            _lastSample[status.VsId] = sample;
+            return null;
+        }
+        _lastSample[status.VsId] = sample;
+        var seconds = TimeSpan.FromTicks(now - previous.AtTicks).TotalSeconds;
+        if (previous.Member != status.Member || packets < previous.Packets || seconds <= 0)
+            return null;
+        return Math.Round((packets - previous.Packets) / seconds, 1);
     }
 
     /// <summary>Whether <paramref name="vs"/> is configured.</summary>
