@@ -30,7 +30,12 @@ internal static class CtlCommand
             using var client = new CtlClient(e, t);
             var given = parse.GetValue(words) ?? [];
             if (given.Length == 0)
-                return await CtlShell.RunAsync(client, Console.In, output, error, !Console.IsInputRedirected, ct).ConfigureAwait(false);
+            {
+                var interactive = !Console.IsInputRedirected;
+                // At a terminal, lines are read key by key (tab completion, arrow-key history); piped, as plain lines.
+                var input = interactive ? new CompletingConsoleReader() : Console.In;
+                return await CtlShell.RunAsync(client, input, output, error, interactive, ct).ConfigureAwait(false);
+            }
             return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit)), output, error, ct).ConfigureAwait(false);
         });
         return command;
@@ -67,6 +72,29 @@ internal static class CtlCommand
 /// </summary>
 internal static class CtlShell
 {
+    /// <summary>Words the shell knows besides the commands.</summary>
+    private static readonly string[] ShellWords = ["help", "history", "exit", "quit"];
+
+    /// <summary>
+    /// Completions of the last word of <paramref name="line"/>: palettes (and shell words) for the first
+    /// word, that palette's commands for the second, nothing after. Each is the whole line completed.
+    /// </summary>
+    public static IReadOnlyList<string> Complete(string line)
+    {
+        var words = line.Split(' ');
+        var prefix = words[^1];
+        var head = string.Join(' ', words[..^1]);
+        IEnumerable<string> candidates = words.Length switch
+        {
+            1 => CtlCommands.All.Select(e => e.Palette).Distinct().Concat(ShellWords),
+            2 => CtlCommands.All.Where(e => e.Palette == words[0]).Select(e => e.Name),
+            _ => [],
+        };
+        return candidates.Where(c => c.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(c => (head.Length > 0 ? head + " " : "") + c + " ")
+            .ToArray();
+    }
+
     public static async Task<int> RunAsync(CtlClient client, TextReader input, TextWriter output, TextWriter error, bool interactive, CancellationToken ct)
     {
         var history = new List<string>();
@@ -111,5 +139,76 @@ internal static class CtlShell
                 last = code;
         }
         return last;
+    }
+}
+
+/// <summary>
+/// Reads lines from the terminal key by key: Tab completes (<see cref="CtlShell.Complete"/>; with
+/// several candidates it shows them), Up/Down walk this session's lines, Backspace deletes, Enter ends
+/// the line, Ctrl+D on an empty line ends the input. Used only when stdin is a terminal.
+/// </summary>
+internal sealed class CompletingConsoleReader : TextReader
+{
+    private readonly List<string> _history = [];
+
+    public override string? ReadLine()
+    {
+        var line = new System.Text.StringBuilder();
+        var position = _history.Count;
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            switch (key.Key)
+            {
+                case ConsoleKey.Enter:
+                    Console.WriteLine();
+                    var text = line.ToString();
+                    if (text.Trim().Length > 0)
+                        _history.Add(text);
+                    return text;
+                case ConsoleKey.Tab:
+                    var options = CtlShell.Complete(line.ToString());
+                    if (options.Count == 1)
+                        Replace(line, options[0]);
+                    else if (options.Count > 1)
+                    {
+                        Console.WriteLine();
+                        Console.WriteLine(string.Join("  ", options.Select(o => o.TrimEnd().Split(' ')[^1])));
+                        Console.Write("vsls> " + line);
+                    }
+                    break;
+                case ConsoleKey.Backspace when line.Length > 0:
+                    line.Length--;
+                    Console.Write("\b \b");
+                    break;
+                case ConsoleKey.UpArrow when position > 0:
+                    Replace(line, _history[--position]);
+                    break;
+                case ConsoleKey.DownArrow when position < _history.Count:
+                    position++;
+                    Replace(line, position < _history.Count ? _history[position] : "");
+                    break;
+                case ConsoleKey.D when key.Modifiers.HasFlag(ConsoleModifiers.Control) && line.Length == 0:
+                    Console.WriteLine();
+                    return null;
+                default:
+                    if (!char.IsControl(key.KeyChar))
+                    {
+                        line.Append(key.KeyChar);
+                        Console.Write(key.KeyChar);
+                    }
+                    break;
+            }
+        }
+    }
+
+    public override Task<string?> ReadLineAsync() => Task.FromResult(ReadLine());
+
+    public override ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) => ValueTask.FromResult(ReadLine());
+
+    private static void Replace(System.Text.StringBuilder line, string text)
+    {
+        Console.Write(new string('\b', line.Length) + new string(' ', line.Length) + new string('\b', line.Length) + text);
+        line.Clear().Append(text);
     }
 }

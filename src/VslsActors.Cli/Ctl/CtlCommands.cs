@@ -184,7 +184,7 @@ public static class CtlCommands
         return 0;
     }
 
-    private static readonly string[] VsColumns = ["vs", "name", "weight", "active", "standby", "backups", "runningOn", "connections", "packetsPerSecond", "accepted", "policyDropped", "rejected", "outOfState", "overLimit"];
+    private static readonly string[] VsColumns = ["vs", "name", "weight", "active", "standby", "backups", "runningOn=running on", "connections", "packetsPerSecond=pkts/s", "accepted", "policyDropped", "rejected", "outOfState", "overLimit"];
 
     private static string Vs(string text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
@@ -349,14 +349,6 @@ public static class CtlCommands
     /// <summary>Writes tables (Spectre.Console, no colours, wide) or the raw JSON.</summary>
     private sealed class Printer(TextWriter output, bool json)
     {
-        private readonly IAnsiConsole _console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-
         public bool Raw(string body)
         {
             if (!json)
@@ -387,20 +379,40 @@ public static class CtlCommands
         {
             if (Raw(raw ?? body))
                 return;
+            // A column is "property" or "property=header".
+            var names = columns.Select(c => c.Split('=')[0]).ToArray();
+            var headers = columns.Select(c => c.Split('=')[^1]).ToArray();
             var rows = Parse(body).GetProperty(property).EnumerateArray()
-                .Select(r => columns.Select(c => r.TryGetProperty(c, out var v) ? Text(v) : "-").ToArray());
-            Rows(columns, rows);
+                .Select(r => names.Select(c => r.TryGetProperty(c, out var v) ? Text(v) : "-").ToArray());
+            Rows(headers, rows);
         }
 
         public void Rows(string[] columns, IEnumerable<string[]> rows)
         {
-            _console.Profile.Width = 240;
             var table = new Table().Border(TableBorder.Simple);
             foreach (var c in columns)
                 table.AddColumn(new TableColumn(Markup.Escape(c)));
             foreach (var r in rows)
                 table.AddRow(r.Select(cell => new Text(cell)).ToArray());
-            _console.Write(table);
+            // Rendered aside, then written without the border's blank first/last lines and trailing
+            // spaces, so the output diffs and greps cleanly.
+            var buffer = new StringWriter();
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+                Out = new AnsiConsoleOutput(buffer),
+            });
+            console.Profile.Width = 240;
+            console.Write(table);
+            var lines = buffer.ToString().Split('\n').Select(l => l.TrimEnd()).ToList();
+            while (lines.Count > 0 && lines[0].Length == 0)
+                lines.RemoveAt(0);
+            while (lines.Count > 0 && lines[^1].Length == 0)
+                lines.RemoveAt(lines.Count - 1);
+            foreach (var line in lines)
+                output.WriteLine(line);
         }
     }
 }

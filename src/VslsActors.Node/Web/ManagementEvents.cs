@@ -52,7 +52,8 @@ public sealed class ManagementEvents
 
     private void Publish(MembershipEvent e)
     {
-        if (e.Address is { } address)
+        // A leader change names the leader, but it is not a change of that member's own state.
+        if (e.Address is { } address && e.Kind != "leader-changed")
             _lastByAddress[address] = e;
         foreach (var channel in _subscribers.Keys)
             channel.Writer.TryWrite(e);

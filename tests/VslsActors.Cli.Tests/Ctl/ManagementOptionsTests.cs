@@ -58,3 +58,16 @@ public sealed class ManagementOptionsTests
         Assert.Contains(expected, e.Message);
     }
 }
+
+public sealed class CtlShellCompletionTests
+{
+    [Fact]
+    public void Tab_completes_palettes_then_that_palettes_commands_and_nothing_after()
+    {
+        Assert.Equal(["dist "], VslsActors.Cli.Ctl.CtlShell.Complete("di"));
+        Assert.Equal(["dist set-priority ", "dist set-weight "], VslsActors.Cli.Ctl.CtlShell.Complete("dist set"));
+        Assert.Equal(["cluster ", "conn "], VslsActors.Cli.Ctl.CtlShell.Complete("c"));
+        Assert.Empty(VslsActors.Cli.Ctl.CtlShell.Complete("dist set-weight 1"));
+        Assert.Empty(VslsActors.Cli.Ctl.CtlShell.Complete("nope "));
+    }
+}
