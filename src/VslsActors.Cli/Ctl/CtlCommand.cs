@@ -17,11 +17,11 @@ internal static class CtlCommand
     {
         var endpoint = new Option<string>("--endpoint", "-e") { Description = $"A member's management API, host:port [VSLS_CTL_ENDPOINT; default {DefaultEndpoint}]", HelpName = "host:port" };
         var token = new Option<string>("--token") { Description = "API bearer token (the secret) [VSLS_CTL_TOKEN]", HelpName = "token" };
-        var (json, filter, limit) = LineOptions();
+        var (json, filter, limit, path, depth) = LineOptions();
         var words = new Argument<string[]>("command") { Description = "palette command [arguments]; none = interactive shell", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("ctl", "Inspect and operate the cluster through a member's management API (palettes: cluster, sharding, ha, vs, dist, member, conn, plan, audit).\n" + CtlCommands.HelpText())
         {
-            endpoint, token, json, filter, limit, words,
+            endpoint, token, json, filter, limit, path, depth, words,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -36,17 +36,19 @@ internal static class CtlCommand
                 var input = interactive ? new CompletingConsoleReader() : Console.In;
                 return await CtlShell.RunAsync(client, input, output, error, interactive, ct).ConfigureAwait(false);
             }
-            return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit)), output, error, ct).ConfigureAwait(false);
+            return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)), output, error, ct).ConfigureAwait(false);
         });
         return command;
     }
 
     /// <summary>The options a command line may carry in one-shot form and in the shell alike.</summary>
-    public static (Option<bool> Json, Option<string> Filter, Option<int?> Limit) LineOptions() =>
+    public static (Option<bool> Json, Option<string> Filter, Option<int?> Limit, Option<string> Path, Option<int?> Depth) LineOptions() =>
     (
         new Option<bool>("--json") { Description = "JSON output (JSON lines for conn list)" },
         new Option<string>("--filter") { Description = "Connection filter, e.g. \"proto == tcp and resp_p == 443\" (conn list)", HelpName = "expr" },
-        new Option<int?>("--limit") { Description = "Most rows to show (conn list, audit tail)", HelpName = "n" }
+        new Option<int?>("--limit") { Description = "Most rows to show (conn list, audit tail)", HelpName = "n" },
+        new Option<string>("--path") { Description = "Actor path (actor hierarchy; default /user)", HelpName = "path" },
+        new Option<int?>("--depth") { Description = "Levels below the path (actor hierarchy; default 3)", HelpName = "n" }
     );
 
     /// <summary>Runs one command; prints a failure as one line on <paramref name="error"/>.</summary>
@@ -101,9 +103,9 @@ internal static class CtlShell
         var last = 0;
         if (interactive)
             await output.WriteLineAsync($"vsls ctl on {client.Endpoint}: 'help' lists the commands, 'exit' leaves.").ConfigureAwait(false);
-        var (json, filter, limit) = CtlCommand.LineOptions();
+        var (json, filter, limit, path, depth) = CtlCommand.LineOptions();
         var words = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
-        var line = new RootCommand { json, filter, limit, words };
+        var line = new RootCommand { json, filter, limit, path, depth, words };
         while (!ct.IsCancellationRequested)
         {
             if (interactive)
@@ -133,7 +135,7 @@ internal static class CtlShell
                 last = CtlClient.BadInput;
                 continue;
             }
-            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit));
+            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth));
             var code = await CtlCommand.RunOneAsync(client, parse.GetValue(words) ?? [], flags, output, error, ct).ConfigureAwait(false);
             if (code != 0)
                 last = code;

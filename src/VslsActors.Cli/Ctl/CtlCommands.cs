@@ -8,7 +8,9 @@ namespace VslsActors.Cli.Ctl;
 /// <param name="Json">Print the API's JSON (JSON lines for <c>conn list</c>) instead of tables.</param>
 /// <param name="Filter">Connection filter (<c>conn list</c>).</param>
 /// <param name="Limit">Row limit (<c>conn list</c>, <c>audit tail</c>).</param>
-public sealed record CtlFlags(bool Json = false, string? Filter = null, int? Limit = null);
+/// <param name="Path">Actor path (<c>actor hierarchy</c>).</param>
+/// <param name="Depth">Depth (<c>actor hierarchy</c>).</param>
+public sealed record CtlFlags(bool Json = false, string? Filter = null, int? Limit = null, string? Path = null, int? Depth = null);
 
 /// <summary>
 /// The palettes and commands of <c>vsls ctl</c>, shared by the one-shot form and the shell: each
@@ -27,10 +29,11 @@ public static class CtlCommands
         new("cluster", "leave", "<member>", "make a member leave the cluster gracefully"),
         new("cluster", "down", "<member>", "mark a member down"),
         new("cluster", "down-unreachable", "", "mark every unreachable member down"),
+        new("actor", "hierarchy", "[--path p] [--depth n]", "the asked member's actors under a path (default /user, depth 3)"),
         new("sharding", "regions", "", "per member: shards and entities"),
         new("sharding", "region-stats", "", "this member's region: entities per shard"),
         new("sharding", "shard-stats", "", "every shard: member and entities"),
-        new("ha", "stat", "", "per member: state, Active/Standby/Backup VS counts, weighted load %, last change"),
+        new("ha", "stat", "", "per member: state, Active/Standby/Backup VS counts, weighted load %, failovers, last change and why"),
         new("vs", "list", "", "per VS: weight, Active/Standby/Backup members, connections, verdicts"),
         new("vs", "show", "<vs>", "one VS"),
         new("vs", "failover", "<vs>", "move a VS to its Standby now (graceful: priority change, shard hand-off)"),
@@ -94,6 +97,20 @@ public static class CtlCommands
                 var json = await client.PostAsync("cluster/down-unreachable", null, ct).ConfigureAwait(false);
                 var downed = string.Join(", ", Parse(json).GetProperty("downed").EnumerateArray().Select(e => e.GetString()));
                 p.Done(json, downed.Length == 0 ? "no unreachable member" : "downed: " + downed);
+                break;
+            }
+            case ("actor", "hierarchy"):
+            {
+                var query = $"actors?path={Uri.EscapeDataString(flags.Path ?? "/user")}&depth={(flags.Depth ?? 3).ToString(CultureInfo.InvariantCulture)}";
+                var json = await client.GetAsync(query, ct).ConfigureAwait(false);
+                if (p.Raw(json))
+                    break;
+                foreach (var a in Parse(json).GetProperty("actors").EnumerateArray())
+                {
+                    var path = a.GetProperty("path").GetString() ?? "";
+                    var level = a.GetProperty("depth").GetInt32();
+                    p.Line(level == 0 ? path : new string(' ', 2 * level) + path[(path.LastIndexOf('/') + 1)..]);
+                }
                 break;
             }
             case ("sharding", "regions"):
@@ -240,14 +257,23 @@ public static class CtlCommands
         var rows = Parse(json).GetProperty("members").EnumerateArray().Select(m =>
         {
             var last = m.GetProperty("lastChange");
-            var change = last.ValueKind == JsonValueKind.Object ? $"{Text(last.GetProperty("kind"))} at {Text(last.GetProperty("at"))}" : "-";
+            var change = last.ValueKind == JsonValueKind.Object
+                ? $"{Text(last.GetProperty("what"))} at {Text(last.GetProperty("at"))} ({Text(last.GetProperty("reason"))})"
+                : "-";
             return new[]
             {
                 Text(m.GetProperty("member")), Text(m.GetProperty("state")), Text(m.GetProperty("active")), Text(m.GetProperty("standby")),
-                Text(m.GetProperty("backup")), Text(m.GetProperty("running")), Text(m.GetProperty("weightedLoad")), Text(m.GetProperty("loadPercent")) + " %", change,
+                Text(m.GetProperty("backup")), Text(m.GetProperty("running")), Text(m.GetProperty("weightedLoad")), Text(m.GetProperty("loadPercent")) + " %",
+                Text(m.GetProperty("failovers")), change,
             };
         });
-        p.Rows(["member", "state", "active", "standby", "backup", "running", "load", "load %", "last change"], rows);
+        p.Rows(["member", "state", "active", "standby", "backup", "running", "load", "load %", "failovers", "last change"], rows);
+        var recent = Parse(json).GetProperty("recentMoves");
+        if (recent.GetArrayLength() > 0)
+        {
+            p.Line("recent VS moves:");
+            p.Table(json, "recentMoves", ["at", "vs", "from", "to", "reason"]);
+        }
     }
 
     private static async Task DistShowAsync(CtlClient client, Printer p, CancellationToken ct)

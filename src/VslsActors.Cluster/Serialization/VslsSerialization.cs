@@ -79,6 +79,11 @@ public static class VslsSerialization
         typeof(string[]),
         typeof(RegistryChangeEntry),
         typeof(RegistryChangeEntry[]),
+        // VS keeper replies.
+        typeof(Sharding.VsMove),
+        typeof(Sharding.VsMove[]),
+        typeof(Sharding.MemberMoves),
+        typeof(Sharding.MemberMoves[]),
     ];
 
     /// <summary><see cref="MessageTypes"/> and <see cref="ContainedTypes"/>: everything Hyperion may read.</summary>

@@ -109,6 +109,7 @@ public static class ManagementApi
         api.MapPost("/members/{member}/undrain", (HttpContext http, string member, CancellationToken ct) =>
             Guard(() => ChangeAsync(context, new RegistryCommands.Undrain(member, By(http, context)), ct)));
         api.MapGet("/plan/fail", (string? members, CancellationToken ct) => Guard(() => PlanFailAsync(context, members, ct)));
+        api.MapGet("/actors", (string? path, int? depth, CancellationToken ct) => Guard(() => ActorsAsync(context, path ?? "/user", depth ?? 3, ct)));
         api.MapGet("/audit", (int? last, CancellationToken ct) => Guard(() => AuditAsync(context, last ?? 20, ct)));
         app.MapFallback("/api/{**rest}", () => Error(StatusCodes.Status404NotFound, "no such route (see docs/management-api.md)"));
     }
@@ -311,8 +312,10 @@ public static class ManagementApi
     private static async Task<IResult> HaStatAsync(ManagementContext context, CancellationToken ct)
     {
         var (states, placement, running) = await context.PlacementAsync(ct).ConfigureAwait(false);
+        var moves = await context.MovesAsync(ct).ConfigureAwait(false);
         var topology = context.Topology;
         var total = topology.VirtualSystems.Sum(v => (long)v.Weight);
+        static string At(long ticks) => new DateTime(ticks, DateTimeKind.Utc).ToString("O", CultureInfo.InvariantCulture);
         var lastByAddress = context.Events.LastByAddress;
         var addresses = ClusterView.MembersByAddress(context.ClusterState).Values
             .Where(m => ClusterView.NameOf(m) is not null)
@@ -324,6 +327,13 @@ public static class ManagementApi
                 var state = states.TryGetValue(m, out var s) ? s : MemberState.Down;
                 MembershipEvent? last = addresses.TryGetValue(m, out var a) && lastByAddress.TryGetValue(a, out var e) ? e : null;
                 var load = placement.ActiveLoad(m);
+                var counts = moves.Members.FirstOrDefault(c => c.Member == m.Value);
+                var lastMove = moves.Recent.LastOrDefault(v => v.To == m.Value || v.From == m.Value);
+                // The later of: this member's last membership event, the last VS move onto or off it.
+                object? change = last is null && lastMove is null ? null
+                    : lastMove is not null && (last is null || lastMove.AtTicks > last.At.UtcTicks)
+                        ? new { kind = lastMove.To == m.Value ? "took-over" : "handed-over", what = $"VS {lastMove.Vs} {lastMove.From} -> {lastMove.To}", reason = lastMove.Reason, at = At(lastMove.AtTicks) }
+                        : new { kind = last!.Kind, what = $"{last.Kind} ({last.Status})", reason = "membership", at = last.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) };
                 return new
                 {
                     member = m.Value,
@@ -334,9 +344,12 @@ public static class ManagementApi
                     running = running.Values.Count(r => r == m),
                     weightedLoad = load,
                     loadPercent = total > 0 ? Math.Round(load * 100.0 / total, 1) : 0,
-                    lastChange = last,
+                    failovers = counts?.TakeOvers ?? 0,
+                    handOvers = counts?.HandOvers ?? 0,
+                    lastChange = change,
                 };
             }),
+            recentMoves = moves.Recent.TakeLast(20).Select(v => new { vs = v.Vs.Value, from = v.From, to = v.To, at = At(v.AtTicks), reason = v.Reason }),
         });
     }
 
@@ -571,6 +584,35 @@ public static class ManagementApi
             changes = outlook.Changes.Select(c => new { vs = c.Vs.Value, weight = c.Weight, from = c.From?.Value, to = c.To?.Value }),
             downVss = outlook.DownVss.Select(v => v.Value).ToArray(),
         });
+    }
+
+    private static async Task<IResult> ActorsAsync(ManagementContext context, string path, int depth, CancellationToken ct)
+    {
+        if (depth is < 0 or > 20)
+            throw new ApiException(StatusCodes.Status400BadRequest, $"depth {depth} is outside 0-20");
+        if (!path.StartsWith('/'))
+            throw new ApiException(StatusCodes.Status400BadRequest, $"path '{path}' is not an actor path (it starts with /, e.g. /user or /system/sharding)");
+        Akka.Actor.IActorRef root;
+        try
+        {
+            root = await context.System.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(3), ct).ConfigureAwait(false);
+        }
+        catch (Akka.Actor.ActorNotFoundException)
+        {
+            throw new ApiException(StatusCodes.Status404NotFound, $"no actor at '{path}' on {context.Member}");
+        }
+        // This member's own actors only: local refs carry their children (a snapshot; they come and go).
+        var actors = new List<object>();
+        void Walk(Akka.Actor.IActorRef actor, int level)
+        {
+            actors.Add(new { path = actor.Path.ToStringWithoutAddress(), depth = level });
+            if (level >= depth || actor is not Akka.Actor.ActorRefWithCell cell)
+                return;
+            foreach (var child in cell.Children.OrderBy(c => c.Path.Name, StringComparer.Ordinal))
+                Walk(child, level + 1);
+        }
+        Walk(root, 0);
+        return Ok(new { member = context.Member, actors });
     }
 
     private static async Task<IResult> AuditAsync(ManagementContext context, int last, CancellationToken ct)

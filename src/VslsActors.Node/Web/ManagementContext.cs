@@ -24,6 +24,7 @@ public sealed class ManagementContext
     private readonly ActorRegistry _registry;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<VsId, (string Member, long Packets, long AtTicks)> _lastSample = new();
     private ManagementEvents? _events;
+    private IActorRef? _keeper;
 
     /// <summary>A context for the member of <paramref name="cluster"/>.</summary>
     public ManagementContext(ManagementOptions options, VslsClusterOptions cluster, ActorSystem system, ActorRegistry registry)
@@ -58,6 +59,23 @@ public sealed class ManagementContext
     {
         var proxy = await _registry.GetAsync<VslsRegistryProxy>(cancellationToken).ConfigureAwait(false);
         return await proxy.Ask<object>(command, Options.AskTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The VS moves the keeper singleton saw (empty when it does not answer within 3 s: a keeper hand-over).</summary>
+    public async Task<VsKeeperReplies.Moves> MovesAsync(CancellationToken cancellationToken)
+    {
+        var keeper = LazyInitializer.EnsureInitialized(ref _keeper, () => System.ActorOf(
+            Akka.Cluster.Tools.Singleton.ClusterSingletonProxy.Props("/user/" + VslsHosting.KeeperName,
+                Akka.Cluster.Tools.Singleton.ClusterSingletonProxySettings.Create(System).WithRole(VslsClusterOptions.MemberRole)),
+            "vsls-management-keeper-proxy"));
+        try
+        {
+            return await keeper.Ask<VsKeeperReplies.Moves>(VsKeeperQueries.GetMoves.Instance, TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            return new VsKeeperReplies.Moves([], []);
+        }
     }
 
     /// <summary>Asks the shard region (or a VS through it).</summary>

@@ -70,6 +70,11 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
             Assert.True(r.ExitCode == 0, $"{string.Join(" ", args)}: exit {r.ExitCode}, {r.Error}");
         }
 
+        var actors = await Ctl("actor", "hierarchy", "--path", "/user", "--depth", "1");
+        Assert.True(actors.ExitCode == 0, actors.Error);
+        Assert.StartsWith("/user", actors.Output);
+        Assert.Contains("  vsls-registry", actors.Output);
+
         var plan = await Ctl("plan", "fail", "member-1");
         Assert.Equal(0, plan.ExitCode);
         Assert.Contains("member-2", plan.Output);
@@ -101,6 +106,7 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
                 (["plan", "fail", "member-9"], "member-9"),
                 (["conn", "list", "1", "--filter", "proto ==="], "filter"),
                 (["dist", "frobnicate"], "unknown command"),
+                (["actor", "hierarchy", "--path", "/user/nobody"], "no actor at '/user/nobody'"),
             };
             foreach (var (args, expected) in cases)
             {
@@ -167,6 +173,17 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
             var now = await ManagedCluster.GetJsonAsync(Endpoint, "vs/3");
             return now.GetProperty("active").GetString() == standby && now.GetProperty("runningOn").GetString() == standby;
         }, TimeSpan.FromSeconds(30), $"VS 3 running on {standby}");
+        // The keeper sees the move when VS 3 answers its next EnsureStarted from the new member.
+        await ManagedCluster.EventuallyAsync(async () =>
+        {
+            var ha = await ManagedCluster.GetJsonAsync(Endpoint, "ha");
+            return ha.GetProperty("recentMoves").EnumerateArray().Any(m =>
+                m.GetProperty("vs").GetInt32() == 3 && m.GetProperty("to").GetString() == standby && m.GetProperty("from").GetString() == active)
+                && ha.GetProperty("members").EnumerateArray().First(m => m.GetProperty("member").GetString() == standby).GetProperty("failovers").GetInt64() >= 1;
+        }, TimeSpan.FromSeconds(20), "the keeper counted VS 3's failover");
+        var stat = await Ctl("ha", "stat");
+        Assert.Contains($"VS 3 {active} -> {standby}", stat.Output);
+        Assert.Contains("placement changed", stat.Output);
 
         var drain = await Ctl("member", "drain", "member-3");
         Assert.Equal(0, drain.ExitCode);
