@@ -19,7 +19,7 @@ internal static class CtlCommand
         var token = new Option<string>("--token") { Description = "API bearer token (the secret) [VSLS_CTL_TOKEN]", HelpName = "token" };
         var (json, filter, limit, path, depth) = LineOptions();
         var words = new Argument<string[]>("command") { Description = "palette command [arguments]; none = interactive shell", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("ctl", "Inspect and operate the cluster through a member's management API (palettes: cluster, sharding, ha, vs, dist, member, conn, plan, audit).\n" + CtlCommands.HelpText())
+        var command = new Command("ctl", "Inspect and operate the cluster through a member's management API (palettes: cluster, actor, sharding, ha, vs, dist, member, conn, plan, audit).\n" + CtlCommands.HelpText())
         {
             endpoint, token, json, filter, limit, path, depth, words,
         };
