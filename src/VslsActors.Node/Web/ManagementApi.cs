@@ -146,7 +146,7 @@ public static class ManagementApi
         }
         catch (InvalidOperationException e) when (e.Message.Contains("not initialized", StringComparison.OrdinalIgnoreCase))
         {
-            return Error(StatusCodes.Status409Conflict, "this member has not joined the cluster yet");
+            return Error(StatusCodes.Status409Conflict, "this member is still starting (its VSLS configuration is not loaded yet); try again shortly");
         }
     }
 
