@@ -18,15 +18,20 @@ internal static class NodeCommand
         var ingress = new Option<string>("--ingress") { Description = $"gRPC ingress endpoint (HTTP/2, no TLS), host:port or off [VSLS_INGRESS; default 127.0.0.1:{VslsActors.Node.Web.IngressOptions.DefaultPort}]", HelpName = "endpoint" };
         var maxInFlight = new Option<int?>("--ingress-max-in-flight") { Description = $"Batches one ingress stream may have on this member at a time [VSLS_INGRESS_MAX_IN_FLIGHT; default {VslsActors.Node.Web.IngressOptions.DefaultMaxInFlight}]", HelpName = "batches" };
 
+        var api = new Option<string>("--api") { Description = $"Management API endpoint (HTTP/1.1, no TLS), host:port or off [VSLS_API; default 127.0.0.1:{VslsActors.Node.Web.ManagementOptions.DefaultPort}]", HelpName = "endpoint" };
+        var apiToken = new Option<string>("--api-token") { Description = "API bearer tokens, name:secret[,name:secret...] (a bare secret is named 'api'); none = API disabled [VSLS_API_TOKEN, VSLS_API_TOKENS]", HelpName = "tokens" };
+        var apiTokenFile = new Option<string>("--api-token-file") { Description = "File of API tokens, one name:secret a line [VSLS_API_TOKEN_FILE]", HelpName = "file" };
+
         var command = new Command("node", "Run one cluster member until SIGTERM or Ctrl+C (then leave gracefully: its VSs hand over to their Standby).")
         {
-            member, host, port, seeds, db, topology, config, ingress, maxInFlight,
+            member, host, port, seeds, db, topology, config, ingress, maxInFlight, api, apiToken, apiTokenFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var arguments = new NodeArguments(
                 parse.GetValue(member), parse.GetValue(host), parse.GetValue(port), parse.GetValue(seeds),
-                parse.GetValue(db), parse.GetValue(topology), parse.GetValue(config), parse.GetValue(ingress), parse.GetValue(maxInFlight));
+                parse.GetValue(db), parse.GetValue(topology), parse.GetValue(config), parse.GetValue(ingress), parse.GetValue(maxInFlight),
+                parse.GetValue(api), parse.GetValue(apiToken), parse.GetValue(apiTokenFile));
             var options = VslsNodeOptions.Resolve(VslsNodeOptions.ProcessEnvironment(), arguments);
             return await NodeHost.RunAsync(options, error, cancellationToken).ConfigureAwait(false);
         });

@@ -96,6 +96,7 @@ public static class VslsCli
         root.Subcommands.Add(DemoCommand.Build(output, error));
         root.Subcommands.Add(LoadgenCommand.Build(output, error));
         root.Subcommands.Add(Replay.ReplayCommand.Build(output, error));
+        root.Subcommands.Add(Ctl.CtlCommand.Build(output, error));
         return root;
     }
 

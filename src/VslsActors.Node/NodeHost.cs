@@ -42,7 +42,7 @@ public static class NodeHost
         // The system is captured at start-up: host.RunAsync disposes the host's services before it
         // returns, and the shutdown reason is read afterwards.
         ActorSystem? system = null;
-        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s), ingress: options.Ingress);
+        using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s), ingress: options.Ingress, management: options.Management);
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
 
         if (system is null)
@@ -90,6 +90,8 @@ public static class NodeHost
         // Kestrel's own bind failure would surface as a stack trace after Akka started; checked here instead.
         if (options.Ingress is { Port: > 0 } ingress)
             NodePreflight.CheckPort(ingress.Address.ToString(), ingress.Port, "--ingress");
+        if (options.Management is { Enabled: true } api)
+            NodePreflight.CheckPort(api.Address.ToString(), api.Port, "--api");
         return new VslsClusterOptions
         {
             Member = options.Member,

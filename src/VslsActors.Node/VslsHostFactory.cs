@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -37,13 +38,21 @@ public static class VslsHostFactory
         VslsClusterOptions cluster,
         Action<ILoggingBuilder>? configureLogging = null,
         Action<AkkaConfigurationBuilder>? configureAkka = null,
-        IngressOptions? ingress = null)
+        IngressOptions? ingress = null,
+        ManagementOptions? management = null)
     {
-        if (ingress is not null)
+        var api = management is { Enabled: true } ? management : null;
+        if (ingress is not null || api is not null)
         {
-            var web = VslsWebHost.CreateBuilder(ingress, sp => IngressHostContext.ForMember(ingress, cluster, sp.GetRequiredService<ActorRegistry>()));
+            var web = VslsWebHost.CreateBuilder(
+                ingress,
+                ingress is null ? null : sp => IngressHostContext.ForMember(ingress, cluster, sp.GetRequiredService<ActorRegistry>()),
+                api,
+                api is null ? null : sp => new ManagementContext(api, cluster, sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ActorRegistry>()));
             Configure(web.Services, web.Logging, cluster, configureLogging, configureAkka);
-            return web.Build().MapVslsEndpoints();
+            var app = web.Build().MapVslsEndpoints();
+            LogDisabledApi(app.Services, management);
+            return app;
         }
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -53,7 +62,19 @@ public static class VslsHostFactory
             ContentRootPath = AppContext.BaseDirectory,
         });
         Configure(builder.Services, builder.Logging, cluster, configureLogging, configureAkka);
-        return builder.Build();
+        var host = builder.Build();
+        LogDisabledApi(host.Services, management);
+        return host;
+    }
+
+    /// <summary>Says once, at start, that the API is off for want of a token (an operator's first question when curl fails).</summary>
+    private static void LogDisabledApi(IServiceProvider services, ManagementOptions? management)
+    {
+        if (management is { Enabled: false })
+        {
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ManagementContext)).LogWarning(
+                "management API: disabled (no token configured: set --api-token, VSLS_API_TOKEN, VSLS_API_TOKENS or --api-token-file)");
+        }
     }
 
     private static void Configure(

@@ -9,9 +9,11 @@ namespace VslsActors.Node;
 /// Settings one member process runs with. Resolved by <see cref="Resolve"/> from, lowest precedence
 /// first: the defaults below, environment variables (<c>VSLS_MEMBER</c>, <c>VSLS_HOST</c>,
 /// <c>VSLS_PORT</c>, <c>VSLS_SEEDS</c>, <c>VSLS_DB</c>, <c>VSLS_TOPOLOGY</c>, <c>VSLS_CONFIG</c>,
-/// <c>VSLS_INGRESS</c>, <c>VSLS_INGRESS_MAX_IN_FLIGHT</c>), then command-line options (<c>--member</c>,
+/// <c>VSLS_INGRESS</c>, <c>VSLS_INGRESS_MAX_IN_FLIGHT</c>, <c>VSLS_API</c>, <c>VSLS_API_TOKEN</c>,
+/// <c>VSLS_API_TOKENS</c>, <c>VSLS_API_TOKEN_FILE</c>), then command-line options (<c>--member</c>,
 /// <c>--host</c>, <c>--port</c>, <c>--seeds</c>, <c>--db</c>, <c>--topology</c>, <c>--config</c>,
-/// <c>--ingress</c>, <c>--ingress-max-in-flight</c>).
+/// <c>--ingress</c>, <c>--ingress-max-in-flight</c>, <c>--api</c>, <c>--api-token</c>, <c>--api-token-file</c>).
+/// Tokens from every source add up.
 /// </summary>
 public sealed record VslsNodeOptions
 {
@@ -42,6 +44,9 @@ public sealed record VslsNodeOptions
     /// <summary>The gRPC ingress endpoint and limits (docs/ingress.md); null = no ingress (<c>--ingress off</c>).</summary>
     public Web.IngressOptions? Ingress { get; init; } = new();
 
+    /// <summary>The management API endpoint and tokens (docs/management-api.md); null = <c>--api off</c>; no token = disabled.</summary>
+    public Web.ManagementOptions? Management { get; init; } = new();
+
     /// <summary>Seed nodes as Akka addresses (<c>akka.tcp://vsls@host:port</c>); this member itself when none are given.</summary>
     public IReadOnlyList<string> SeedAddresses() =>
         Seeds.Count == 0
@@ -50,7 +55,7 @@ public sealed record VslsNodeOptions
 
     /// <summary>The names of the environment variables, in option order.</summary>
     public static IReadOnlyList<string> EnvironmentVariables { get; } =
-        ["VSLS_MEMBER", "VSLS_HOST", "VSLS_PORT", "VSLS_SEEDS", "VSLS_DB", "VSLS_TOPOLOGY", "VSLS_CONFIG", "VSLS_INGRESS", "VSLS_INGRESS_MAX_IN_FLIGHT"];
+        ["VSLS_MEMBER", "VSLS_HOST", "VSLS_PORT", "VSLS_SEEDS", "VSLS_DB", "VSLS_TOPOLOGY", "VSLS_CONFIG", "VSLS_INGRESS", "VSLS_INGRESS_MAX_IN_FLIGHT", "VSLS_API", "VSLS_API_TOKEN", "VSLS_API_TOKENS", "VSLS_API_TOKEN_FILE"];
 
     /// <summary>
     /// Applies <paramref name="environment"/> (variables as read from the process; null or empty values
@@ -72,6 +77,10 @@ public sealed record VslsNodeOptions
             ["CONFIG"] = arguments.Config,
             ["INGRESS"] = arguments.Ingress,
             ["INGRESS_MAX_IN_FLIGHT"] = arguments.IngressMaxInFlight?.ToString(CultureInfo.InvariantCulture),
+            ["API"] = arguments.Api,
+            ["API_TOKEN"] = arguments.ApiToken,
+            ["API_TOKENS"] = null,
+            ["API_TOKEN_FILE"] = arguments.ApiTokenFile,
         };
         return Apply(o, "option --", v => cli[v]);
     }
@@ -129,6 +138,44 @@ public sealed record VslsNodeOptions
             if (o.Ingress is { } current)
                 o = o with { Ingress = current with { MaxInFlight = n } };
         }
+        try
+        {
+            if (get("API") is { } api)
+                o = o with { Management = Web.ManagementOptions.ParseEndpoint(api, o.Management) };
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException(Source("API"), null, null, null, e.Message);
+        }
+        foreach (var variable in (string[])["API_TOKEN", "API_TOKENS", "API_TOKEN_FILE"])
+        {
+            if (get(variable) is not { } value || o.Management is not { } management)
+                continue;
+            string text;
+            if (variable == "API_TOKEN_FILE")
+            {
+                try
+                {
+                    text = File.ReadAllText(value);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ConfigException(Source(variable), null, null, null, $"cannot read token file '{value}': {e.Message}");
+                }
+            }
+            else
+            {
+                text = value;
+            }
+            try
+            {
+                o = o with { Management = management.WithTokens(text) };
+            }
+            catch (FormatException e)
+            {
+                throw new ConfigException(Source(variable), null, null, null, e.Message);
+            }
+        }
         return o;
     }
 
@@ -168,4 +215,7 @@ public sealed record NodeArguments(
     string? Topology = null,
     string? Config = null,
     string? Ingress = null,
-    int? IngressMaxInFlight = null);
+    int? IngressMaxInFlight = null,
+    string? Api = null,
+    string? ApiToken = null,
+    string? ApiTokenFile = null);

@@ -86,6 +86,15 @@ public static class VslsPersistence
                   }
                 }
               }
+              # The read side of the same journal: the registry's audit log (GetHistory) reads its own events.
+              query.journal.sql {
+                class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
+                plugin-id = "akka.persistence.query.journal.sql"
+                write-plugin = "{{JournalPluginId}}"
+                connection-string = {{connection}}
+                provider-name = "{{provider}}"
+                table-mapping = default
+              }
             }
             """;
     }

@@ -28,6 +28,17 @@ public static class RegistryCommands
         public static GetConfiguration Instance { get; } = new();
     }
 
+    /// <summary>
+    /// Asks for the last <paramref name="Last"/> journaled changes (1-1000), oldest first; replied with
+    /// <see cref="RegistryReplies.History"/>. Read from the registry's journal, so it covers changes
+    /// made before the last restart and before the last snapshot too.
+    /// </summary>
+    public sealed record GetHistory(int Last) : IRegistryCommand
+    {
+        /// <summary>The most changes one query returns.</summary>
+        public const int MaxLast = 1000;
+    }
+
     /// <summary>Sets one VS's priority list (Active first). Switches the distribution to <c>manual</c>, keeping the running lists of the other VSs.</summary>
     public sealed record SetPriority(VsId VsId, string[] Members, string ChangedBy) : IRegistryChange;
 
@@ -68,6 +79,31 @@ public static class RegistryReplies
     /// <summary>The change is journaled; the configuration is now at <paramref name="Version"/>.</summary>
     public sealed record ConfigurationChanged(long Version) : IVslsMessage;
 
+    /// <summary>The last journaled changes, oldest first (empty when the configuration never changed).</summary>
+    public sealed record History(RegistryChangeEntry[] Entries) : IVslsMessage;
+
     /// <summary>The change was refused; nothing changed. <paramref name="Reason"/> is one line, as the file errors.</summary>
     public sealed record ConfigurationRejected(string Reason) : IVslsMessage;
 }
+
+/// <summary>
+/// One journaled change of the VSLS configuration, for the audit log: who (<c>token name@member</c>),
+/// what, when, and the configuration text before and after.
+/// </summary>
+/// <param name="Version">The configuration version the change produced.</param>
+/// <param name="ChangedBy">Who asked: the API token's name and the member the request reached.</param>
+/// <param name="Description">What changed, one line.</param>
+/// <param name="AtTicks">When it was journaled (UTC ticks).</param>
+/// <param name="ConfigBefore">The configuration text before (the previous version's).</param>
+/// <param name="ConfigAfter">The configuration text after.</param>
+/// <param name="DrainedBefore">Drained members before.</param>
+/// <param name="DrainedAfter">Drained members after.</param>
+public sealed record RegistryChangeEntry(
+    long Version,
+    string ChangedBy,
+    string Description,
+    long AtTicks,
+    string ConfigBefore,
+    string ConfigAfter,
+    string[] DrainedBefore,
+    string[] DrainedAfter);

@@ -2,6 +2,10 @@ using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Domain.Configuration;
 using VslsActors.Domain.Topology;
@@ -56,6 +60,7 @@ public sealed class VslsRegistryActor : ReceivePersistentActor
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<RegistryCommands.GetConfiguration>(_ => Sender.Tell(Current()));
+        Command<RegistryCommands.GetHistory>(ReadHistory);
         Command<IRegistryChange>(Handle);
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Registry snapshot failed; recovery replays the journal instead"));
@@ -108,6 +113,62 @@ public sealed class VslsRegistryActor : ReceivePersistentActor
             if (LastSequenceNr % SnapshotEvery == 0)
                 SaveSnapshot(e.State);
         });
+    }
+
+    /// <summary>
+    /// Reads the last changes from the journal itself (not from memory: recovery starts at the last
+    /// snapshot, so older events would be missing), one more than asked so the oldest has a "before".
+    /// Answered from a stream, so the registry keeps serving while the read runs.
+    /// </summary>
+    private void ReadHistory(RegistryCommands.GetHistory query)
+    {
+        var last = Math.Clamp(query.Last, 1, RegistryCommands.GetHistory.MaxLast);
+        var to = LastSequenceNr;
+        var from = Math.Max(1, to - last);
+        var initial = RegistryLogic.Initial(_fileTopology, DateTimeOffset.UtcNow);
+        if (to == 0)
+        {
+            Sender.Tell(new RegistryReplies.History([]));
+            return;
+        }
+        SqlReadJournal journal;
+        try
+        {
+            journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "The registry cannot open its journal for reading");
+            Sender.Tell(new Status.Failure(e));
+            return;
+        }
+        journal.CurrentEventsByPersistenceId(PersistenceId, from, to)
+            .Select(e => e.Event)
+            .RunWith(Sink.Seq<object>(), Context.System.Materializer())
+            .ContinueWith(t =>
+            {
+                if (!t.IsCompletedSuccessfully)
+                    return (object)new Status.Failure(t.Exception?.GetBaseException() ?? new InvalidOperationException("history read cancelled"));
+                var events = t.Result.OfType<RegistryChanged>().ToList();
+                var entries = new List<RegistryChangeEntry>(events.Count);
+                // The event before the first one read is the "before" of the second; the first read
+                // has the topology file's settings as "before" only when it is the journal's first.
+                var previous = from == 1 ? initial : null;
+                foreach (var e in events)
+                {
+                    if (previous is not null)
+                    {
+                        entries.Add(new RegistryChangeEntry(
+                            e.State.Version, e.ChangedBy, e.Description, e.AtTicks,
+                            previous.VslsConfigText, e.State.VslsConfigText,
+                            previous.DrainedMembers.IsDefault ? [] : [.. previous.DrainedMembers],
+                            e.State.DrainedMembers.IsDefault ? [] : [.. e.State.DrainedMembers]));
+                    }
+                    previous = e.State;
+                }
+                return new RegistryReplies.History([.. entries.TakeLast(last)]);
+            }, TaskScheduler.Default)
+            .PipeTo(Sender);
     }
 
     private RegistryReplies.CurrentConfiguration Current() =>

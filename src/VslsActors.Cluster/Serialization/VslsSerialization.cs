@@ -12,6 +12,7 @@ using VslsActors.Domain.Flows;
 using VslsActors.Domain.Net;
 using VslsActors.Domain.Policy;
 using VslsActors.Domain.Topology;
+using VslsActors.Cluster.Registry;
 
 namespace VslsActors.Cluster.Serialization;
 
@@ -76,6 +77,13 @@ public static class VslsSerialization
         typeof(DistributionMode),
         typeof(FailbackMode),
         typeof(string[]),
+        typeof(RegistryChangeEntry),
+        typeof(RegistryChangeEntry[]),
+        // VS keeper replies.
+        typeof(Sharding.VsMove),
+        typeof(Sharding.VsMove[]),
+        typeof(Sharding.MemberMoves),
+        typeof(Sharding.MemberMoves[]),
     ];
 
     /// <summary><see cref="MessageTypes"/> and <see cref="ContainedTypes"/>: everything Hyperion may read.</summary>

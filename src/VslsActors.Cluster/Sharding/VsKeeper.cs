@@ -36,6 +36,12 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
     private readonly PlacementSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _formed;
+    private readonly Dictionary<Domain.VsId, string> _runsOn = [];
+    private readonly Queue<VsMove> _recent = new();
+    private readonly Dictionary<string, (long TakeOvers, long HandOvers)> _counts = new(StringComparer.Ordinal);
+
+    /// <summary>How many moves <see cref="VsKeeperQueries.GetMoves"/> returns at most.</summary>
+    public const int RecentMoves = 200;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -55,8 +61,10 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
         Receive<ClusterEvent.IMemberEvent>(_ => Kick());
         Receive<ClusterEvent.IReachabilityEvent>(_ => Kick());
         Receive<ClusterEvent.CurrentClusterState>(_ => Kick());
-        // Replies of the VSs; the keeper only cares that they run.
-        Receive<VirtualSystemReplies.Started>(_ => { });
+        // Replies of the VSs: a VS answering from another member than before has moved (failover or rebalance).
+        Receive<VirtualSystemReplies.Started>(OnStarted);
+        Receive<VsKeeperQueries.GetMoves>(_ => Sender.Tell(new VsKeeperReplies.Moves(
+            [.. _recent], [.. _counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new MemberMoves(c.Key, c.Value.TakeOvers, c.Value.HandOvers))])));
     }
 
     /// <inheritdoc />
@@ -70,6 +78,28 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
 
     /// <inheritdoc />
     protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private void OnStarted(VirtualSystemReplies.Started started)
+    {
+        var had = _runsOn.TryGetValue(started.VsId, out var from);
+        _runsOn[started.VsId] = started.Member;
+        if (!had || from == started.Member)
+            return;
+        var config = _holder.Current;
+        var states = ClusterView.MemberStates(Akka.Cluster.Cluster.Get(Context.System).State, config.Drained);
+        var reason = !states.TryGetValue(new Domain.MemberName(from!), out var state)
+            ? $"{from} left or failed"
+            : state == Domain.Placement.MemberState.Draining
+                ? $"{from} drained"
+                : "placement changed (priority, distribution or failback)";
+        var move = new VsMove(started.VsId, from!, started.Member, DateTime.UtcNow.Ticks, reason);
+        _recent.Enqueue(move);
+        while (_recent.Count > RecentMoves)
+            _recent.Dequeue();
+        _counts[started.Member] = (_counts.GetValueOrDefault(started.Member).TakeOvers + 1, _counts.GetValueOrDefault(started.Member).HandOvers);
+        _counts[from!] = (_counts.GetValueOrDefault(from!).TakeOvers, _counts.GetValueOrDefault(from!).HandOvers + 1);
+        _log.Info("VS {VsId} moved from {From} to {To}: {Reason}", started.VsId, from, started.Member, reason);
+    }
 
     private void Kick() => Timers.StartSingleTimer(KickKey, Tick.Instance, KickDelay);
 
@@ -89,3 +119,38 @@ public sealed class VsKeeper : ReceiveActor, IWithTimers
             _region.Tell(new VirtualSystemCommands.EnsureStarted(vs.Id), Self);
     }
 }
+
+/// <summary>Questions the VS keeper answers (through a singleton proxy to <c>/user/vsls-keeper</c>).</summary>
+public static class VsKeeperQueries
+{
+    /// <summary>The VS moves the keeper saw; replied with <see cref="VsKeeperReplies.Moves"/>.</summary>
+    public sealed record GetMoves : IVslsMessage
+    {
+        /// <summary>The only instance.</summary>
+        public static GetMoves Instance { get; } = new();
+    }
+}
+
+/// <summary>Replies of the VS keeper.</summary>
+public static class VsKeeperReplies
+{
+    /// <summary>
+    /// The last <see cref="VsKeeper.RecentMoves"/> moves, oldest first, and per member how many VSs it
+    /// took over and handed over — since this keeper incarnation started (a new oldest member starts from zero).
+    /// </summary>
+    public sealed record Moves(VsMove[] Recent, MemberMoves[] Members) : IVslsMessage;
+}
+
+/// <summary>A VS that started answering from another member: a failover, a drain or a rebalance.</summary>
+/// <param name="Vs">The VS.</param>
+/// <param name="From">Where it ran before.</param>
+/// <param name="To">Where it runs now.</param>
+/// <param name="AtTicks">When the keeper saw it (UTC ticks; within one keeper interval of the move).</param>
+/// <param name="Reason">Why, as far as the keeper can tell from the old member's state now.</param>
+public sealed record VsMove(Domain.VsId Vs, string From, string To, long AtTicks, string Reason);
+
+/// <summary>One member's VS moves in <see cref="VsKeeperReplies.Moves"/>.</summary>
+/// <param name="Member">The member.</param>
+/// <param name="TakeOvers">VSs that moved onto it (its failover counter).</param>
+/// <param name="HandOvers">VSs that moved away from it.</param>
+public sealed record MemberMoves(string Member, long TakeOvers, long HandOvers);

@@ -9,21 +9,30 @@ using VslsActors.Traffic.Ingress;
 namespace VslsActors.Node.Web;
 
 /// <summary>
-/// The member's web host: one Kestrel endpoint, HTTP/2 without TLS (prior knowledge, as gRPC clients
-/// dial <c>http://</c>), serving the ingress gRPC service. The one place where web endpoints are wired,
-/// so the management API of a later issue joins this host instead of starting another.
+/// The member's web host: one Kestrel with up to two endpoints — the ingress gRPC service on HTTP/2
+/// without TLS (prior knowledge, as gRPC clients dial <c>http://</c>), and the management API on
+/// HTTP/1.1 (curl, browsers) on its own port. The one place where web endpoints are wired.
 /// </summary>
 public static class VslsWebHost
 {
-    /// <summary>A web application builder listening on <paramref name="options"/>' endpoint, with the ingress service.</summary>
-    /// <param name="options">Endpoint and limits.</param>
-    /// <param name="context">Creates the ingress context once the host's services exist.</param>
-    public static WebApplicationBuilder CreateBuilder(IngressOptions options, Func<IServiceProvider, IngressHostContext> context)
+    /// <summary>A web application builder listening on <paramref name="options"/>' endpoint with the ingress service, and on <paramref name="management"/>'s with the API.</summary>
+    /// <param name="options">Ingress endpoint and limits; null = no ingress.</param>
+    /// <param name="context">Creates the ingress context once the host's services exist (with <paramref name="options"/>).</param>
+    /// <param name="management">The management API; null or without tokens = not served.</param>
+    /// <param name="managementContext">Creates the API's context (with an enabled <paramref name="management"/>).</param>
+    public static WebApplicationBuilder CreateBuilder(
+        IngressOptions? options,
+        Func<IServiceProvider, IngressHostContext>? context,
+        ManagementOptions? management = null,
+        Func<IServiceProvider, ManagementContext>? managementContext = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
-            k.Listen(options.Address, options.Port, l => l.Protocols = HttpProtocols.Http2);
+            if (options is not null)
+                k.Listen(options.Address, options.Port, l => l.Protocols = HttpProtocols.Http2);
+            if (management is { Enabled: true })
+                k.Listen(management.Address, management.Port, l => l.Protocols = HttpProtocols.Http1);
             // Many small frames at millions of records/s: let one stream keep a few batches in the window.
             k.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;
             k.Limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
@@ -34,7 +43,10 @@ public static class VslsWebHost
             o.MaxReceiveMessageSize = IngressOptions.MaxBatchRecords * PacketRecordCodec.RecordSize + 1024;
             o.EnableDetailedErrors = true;
         });
-        builder.Services.AddSingleton(context);
+        if (options is not null && context is not null)
+            builder.Services.AddSingleton(context);
+        if (management is { Enabled: true } && managementContext is not null)
+            builder.Services.AddSingleton(managementContext);
         return builder;
     }
 
@@ -42,13 +54,22 @@ public static class VslsWebHost
     public static WebApplication MapVslsEndpoints(this WebApplication app)
     {
         app.UseRouting();
-        app.MapGrpcService<IngressService>();
-        var context = app.Services.GetRequiredService<IngressHostContext>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VslsWebHost));
-        // Operators and scripts look for this line to know where to point loadgen (Kestrel's own is filtered out).
-        app.Lifetime.ApplicationStarted.Register(() => logger.LogInformation(
-            "ingress: gRPC on http://{Endpoint} (HTTP/2, no TLS), at most {MaxInFlight} batches in flight per stream",
-            context.Options.Endpoint, context.Options.MaxInFlight));
+        if (app.Services.GetService<IngressHostContext>() is { } context)
+        {
+            app.MapGrpcService<IngressService>();
+            // Operators and scripts look for this line to know where to point loadgen (Kestrel's own is filtered out).
+            app.Lifetime.ApplicationStarted.Register(() => logger.LogInformation(
+                "ingress: gRPC on http://{Endpoint} (HTTP/2, no TLS), at most {MaxInFlight} batches in flight per stream",
+                context.Options.Endpoint, context.Options.MaxInFlight));
+        }
+        if (app.Services.GetService<ManagementContext>() is { } management)
+        {
+            app.MapManagementApi(management);
+            app.Lifetime.ApplicationStarted.Register(() => logger.LogInformation(
+                "management API: http://{Endpoint}/api/v1 (HTTP/1.1, no TLS, bearer token; {Tokens} token(s))",
+                management.Options.Endpoint, management.Options.Tokens.Count));
+        }
         return app;
     }
 }

@@ -44,6 +44,16 @@ public sealed class RegistryClusterTests
                 await restarted.AwaitActiveAsync(new VsId(1), "member-3");
                 // VS 1 was started on member-3 directly: the first allocation waited for the registry.
                 Assert.DoesNotContain(restarted.Starts, s => s.VsId == new VsId(1) && s.Member != "member-3");
+
+                // The audit trail outlives the cluster: read from the journal, with the text before and after.
+                var history = await restarted.AskRegistryAsync<RegistryReplies.History>(new RegistryCommands.GetHistory(10));
+                var entry = Assert.Single(history.Entries);
+                Assert.Equal(1, entry.Version);
+                Assert.Equal("test@member-2", entry.ChangedBy);
+                Assert.Equal("set priority of VS 1 to member-3,member-1", entry.Description);
+                string FirstOf(string text) => new RegistryReplies.CurrentConfiguration(0, text, []).Parse(topology.Members).Entries.Single(e => e.Vs == new VsId(1)).Members[0].Value;
+                Assert.Equal("member-1", FirstOf(entry.ConfigBefore));
+                Assert.Equal("member-3", FirstOf(entry.ConfigAfter));
             }
         }
         finally

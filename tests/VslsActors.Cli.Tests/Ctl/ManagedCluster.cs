@@ -1,0 +1,126 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VslsActors.Cli.Demo;
+using VslsActors.Cluster.Hosting;
+using VslsActors.Domain;
+using VslsActors.Domain.Topology;
+using VslsActors.Node;
+using VslsActors.Node.Web;
+
+namespace VslsActors.Cli.Tests.Ctl;
+
+/// <summary>
+/// Three real members in this process (the production host of <c>vsls node</c>: Akka cluster, real VS
+/// actors, the management API on loopback HTTP/1.1 ports), sharing one SQLite file; shared by the ctl
+/// and API tests of one class so the cluster forms once.
+/// </summary>
+public sealed class ManagedCluster : IAsyncLifetime
+{
+    /// <summary>The tokens every member accepts: name → secret.</summary>
+    public const string Tokens = "alice:s3cret,ops:xyz";
+
+    public const string Secret = "s3cret";
+
+    private readonly List<IHost> _hosts = [];
+    private readonly string _database = Path.Combine(Path.GetTempPath(), $"vsls-ctl-tests-{Guid.NewGuid():N}.db");
+
+    public static Topology Topology { get; } = TopologyLoader.Parse(SampleTopology.Text(), "sample topology");
+
+    /// <summary>API endpoint (host:port) of each member, by name.</summary>
+    public Dictionary<string, string> Api { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        var ports = LocalPorts.Free(6);
+        var names = new[] { "member-1", "member-2", "member-3" };
+        var seed = $"akka.tcp://{VslsClusterOptions.SystemName}@127.0.0.1:{ports[0]}";
+        for (var i = 0; i < names.Length; i++)
+        {
+            var cluster = new VslsClusterOptions
+            {
+                Member = new MemberName(names[i]),
+                Host = "127.0.0.1",
+                Port = ports[i],
+                SeedNodes = [seed],
+                Topology = Topology,
+                Database = new DatabaseOptions(DatabaseProvider.Sqlite, $"Data Source={_database}"),
+                HostsVirtualSystems = true,
+                ExtraHocon = "akka.loglevel = WARNING\nakka.log-dead-letters = off\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
+            };
+            var api = new ManagementOptions { Port = ports[3 + i] }.WithTokens(Tokens);
+            var host = VslsHostFactory.Build(cluster, l => l.ClearProviders(), ingress: null, management: api);
+            _hosts.Add(host);
+            await host.StartAsync();
+            Api[names[i]] = api.Endpoint;
+        }
+        // Ready when every member's API sees three Up members and every VS has a region to run in.
+        await EventuallyAsync(async () =>
+        {
+            foreach (var endpoint in Api.Values)
+            {
+                var cluster = await GetJsonAsync(endpoint, "cluster");
+                if (cluster.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "Up") != 3)
+                    return false;
+            }
+            var shards = await GetJsonAsync(Api["member-1"], "sharding/shard-stats");
+            return shards.GetProperty("shards").GetArrayLength() == Topology.VirtualSystems.Length;
+        }, TimeSpan.FromSeconds(45), "three members Up and every VS started");
+    }
+
+    public static async Task<JsonElement> GetJsonAsync(string endpoint, string path)
+    {
+        using var http = Client(endpoint, Secret);
+        var body = await http.GetStringAsync(path);
+        using var doc = JsonDocument.Parse(body);
+        return doc.RootElement.Clone();
+    }
+
+    public static HttpClient Client(string endpoint, string? token)
+    {
+        var http = new HttpClient { BaseAddress = new Uri($"http://{endpoint}/api/v1/"), Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (await condition())
+                    return;
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or TaskCanceledException)
+            {
+                last = e;
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"not reached within {timeout}: {what}{(last is null ? "" : " (last error: " + last.Message + ")")}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in Enumerable.Reverse(_hosts))
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await host.StopAsync(stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // A member that does not leave in time is dropped with the process.
+            }
+            host.Dispose();
+        }
+        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
+            File.Delete(file);
+    }
+}
