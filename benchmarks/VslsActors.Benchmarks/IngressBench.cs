@@ -43,8 +43,10 @@ internal static class IngressBench
     /// <c>ingress-bench memory [minutes]</c>: the member in this process, <c>vsls loadgen</c> at full rate
     /// as a child process (so the figures are the member's alone), 10,000 live flows. The goal is about
     /// a <em>steady connection count</em>, so the window starts only once the member's tracked
-    /// connections have settled (long-lived flows live 30-180 s, so the VS tables fill for a few
-    /// minutes): samples every 15 s until two in a row are within 3 % (at most 5 minutes). Then the
+    /// connections have settled: not before the longest flow lifetime (long-lived flows live up to
+    /// 180 s, so the VS tables fill for 3 minutes), then samples every 15 s until four in a row are
+    /// within 3 % of their mean (at most 6 minutes in all). A first run that started after two close
+    /// samples at 75 s caught the tables still growing (17 k -> 23 k connections in the window). Then the
     /// member's working set and managed heap (after a full collection) and its tracked connections each minute.
     /// </summary>
     private static async Task<int> MemoryRunAsync(int minutes)
@@ -53,7 +55,8 @@ internal static class IngressBench
         var topology = TopologyLoader.Load(topologyPath);
         var (host, ingress, db) = await StartMemberAsync(topology).ConfigureAwait(false);
         var region = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>().ConfigureAwait(false);
-        var maxWarmUp = TimeSpan.FromMinutes(5);
+        var maxWarmUp = TimeSpan.FromMinutes(6);
+        var minWarmUp = TimeSpan.FromMinutes(3);
         Console.WriteLine($"ingress-bench memory: warm-up until the connection count is steady (at most {maxWarmUp.TotalMinutes:0} min), then {minutes} min; loadgen at full rate (2 streams, 10,000 live flows) as a child process");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vsls.dll"), "loadgen", "--target", ingress.Endpoint,
@@ -70,15 +73,18 @@ internal static class IngressBench
         var clock = Stopwatch.StartNew();
         try
         {
-            long previous = -1;
+            var recent = new Queue<long>();
             while (clock.Elapsed < maxWarmUp)
             {
                 await Task.Delay(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
                 var now = await TrackedConnectionsAsync(region, topology).ConfigureAwait(false);
                 Console.WriteLine($"[w] {clock.Elapsed.TotalSeconds:0} s: {now:N0} tracked connections");
-                if (previous > 0 && Math.Abs(now - previous) <= 0.03 * previous)
+                recent.Enqueue(now);
+                if (recent.Count > 4)
+                    recent.Dequeue();
+                var mean = recent.Average();
+                if (clock.Elapsed >= minWarmUp && recent.Count == 4 && recent.All(c => Math.Abs(c - mean) <= 0.03 * mean))
                     break;
-                previous = now;
             }
             Console.WriteLine($"[w] steady after {clock.Elapsed.TotalSeconds:0} s; measuring");
             for (var minute = 0; minute <= minutes; minute++)
