@@ -35,7 +35,20 @@ public static class ManagementPages
         {
             // The observable instruments read the sample synchronously during the export: read the cluster first.
             if (IsScrape(http))
-                await metrics.RefreshAsync(http.RequestAborted).ConfigureAwait(false);
+            {
+                try
+                {
+                    await metrics.RefreshAsync(http.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
+                {
+                    // A member still starting, or a cluster that does not answer: one line, and the scrape
+                    // counts as failed (Prometheus' `up` = 0) rather than exporting stale figures.
+                    http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    await http.Response.WriteAsync("metrics: the cluster did not answer: " + e.GetBaseException().Message + "\n", http.RequestAborted).ConfigureAwait(false);
+                    return;
+                }
+            }
             await next(http).ConfigureAwait(false);
         });
         app.UseOpenTelemetryPrometheusScrapingEndpoint(IsScrape);

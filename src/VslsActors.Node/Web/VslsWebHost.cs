@@ -78,7 +78,7 @@ public static class VslsWebHost
             app.MapManagementMetrics(management, app.Services.GetRequiredService<ManagementMetrics>());
             app.MapDashboard(management);
             app.Lifetime.ApplicationStarted.Register(() => logger.LogInformation(
-                "management API: http://{Endpoint}/api/v1 (HTTP/1.1, no TLS, bearer token; {Tokens} token(s)); dashboard http://{Endpoint}/, metrics http://{Endpoint}/metrics",
+                "management API: http://{Endpoint}/api/v1 (HTTP/1.1, no TLS, bearer token; {Tokens} token(s)); dashboard http://{DashboardEndpoint}/, metrics http://{MetricsEndpoint}/metrics",
                 management.Options.Endpoint, management.Options.Tokens.Count, management.Options.Endpoint, management.Options.Endpoint));
         }
         return app;
