@@ -64,6 +64,9 @@ public sealed class ManagementMetrics : IDisposable
     /// <summary>The figures the instruments report now.</summary>
     public Sample Current => _sample;
 
+    /// <summary>Makes <paramref name="sample"/> what the instruments report (tests of the series' shape without a cluster).</summary>
+    internal void Publish(Sample sample) => _sample = sample;
+
     /// <summary>Reads the cluster into a new <see cref="Sample"/> (one at a time: concurrent scrapes share the read).</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
