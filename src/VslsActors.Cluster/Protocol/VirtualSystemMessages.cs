@@ -41,6 +41,11 @@ public static class VirtualSystemReplies
     public sealed record Started(VsId VsId, string Member, long StartedAtTicks) : IVslsMessage;
 
     /// <summary>A VS's size and totals since its incarnation started on <see cref="Member"/>.</summary>
+    /// <remarks>The last three fields were added for /metrics and are optional, so that a VS which does not fill
+    /// them still answers (null = not reported; the metrics leave such series out rather than show a made-up zero):
+    /// <c>LastCheckpointAtTicks</c>, when the last checkpoint the VS saved or recovered from was taken (UTC ticks);
+    /// <c>LastCheckpointConnections</c>, how many connections it holds; <c>DeltasNotDurable</c>, deltas applied
+    /// but not yet confirmed by the journal (journal lag).</remarks>
     public sealed record Status(
         VsId VsId,
         string Member,
@@ -50,7 +55,10 @@ public static class VirtualSystemReplies
         long DeltasJournaled,
         long CheckpointsWritten,
         int RecoveredConnections,
-        long JournalFailures) : IVslsMessage;
+        long JournalFailures,
+        long? LastCheckpointAtTicks = null,
+        int? LastCheckpointConnections = null,
+        long? DeltasNotDurable = null) : IVslsMessage;
 
     /// <summary>Part of a VS's connection table.</summary>
     public sealed record Connections(VsId VsId, ConnectionRecord[] Items, int Total) : IVslsMessage;

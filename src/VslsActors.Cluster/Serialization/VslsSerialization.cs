@@ -79,6 +79,9 @@ public static class VslsSerialization
         typeof(string[]),
         typeof(RegistryChangeEntry),
         typeof(RegistryChangeEntry[]),
+        // The optional fields of VirtualSystemReplies.Status (checkpoint and journal lag, for /metrics).
+        typeof(long?),
+        typeof(int?),
         // VS keeper replies.
         typeof(Sharding.VsMove),
         typeof(Sharding.VsMove[]),

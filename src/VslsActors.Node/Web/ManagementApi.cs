@@ -49,12 +49,14 @@ public static class ManagementApi
         app.Use(async (http, next) =>
         {
             var path = http.Request.Path;
-            if (path.StartsWithSegments("/api", StringComparison.Ordinal) && http.Connection.LocalPort != context.Options.Port)
+            // /metrics takes the same bearer token as the API: Prometheus sends it with `authorization: {credentials: ...}`.
+            var guarded = path.StartsWithSegments("/api", StringComparison.Ordinal) || path.Equals("/metrics", StringComparison.Ordinal);
+            if (guarded && http.Connection.LocalPort != context.Options.Port)
             {
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
             }
-            if (path.StartsWithSegments("/api", StringComparison.Ordinal))
+            if (guarded)
             {
                 var header = http.Request.Headers.Authorization.ToString();
                 var name = header.StartsWith("Bearer ", StringComparison.Ordinal) ? context.Options.NameOf(header["Bearer ".Length..].Trim()) : null;

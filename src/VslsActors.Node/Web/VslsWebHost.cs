@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using VslsActors.Traffic.Ingress;
 
 namespace VslsActors.Node.Web;
@@ -46,7 +47,15 @@ public static class VslsWebHost
         if (options is not null && context is not null)
             builder.Services.AddSingleton(context);
         if (management is { Enabled: true } && managementContext is not null)
+        {
             builder.Services.AddSingleton(managementContext);
+            var meterName = ManagementMetrics.AllocateMeterName();
+            builder.Services.AddSingleton(sp => new ManagementMetrics(sp.GetRequiredService<ManagementContext>(), meterName));
+            // Every scrape reads the cluster afresh (ManagementMetrics.RefreshAsync): no response cache.
+            builder.Services.AddOpenTelemetry().WithMetrics(m => m
+                .AddMeter(meterName)
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
         return builder;
     }
 
@@ -66,9 +75,11 @@ public static class VslsWebHost
         if (app.Services.GetService<ManagementContext>() is { } management)
         {
             app.MapManagementApi(management);
+            app.MapManagementMetrics(management, app.Services.GetRequiredService<ManagementMetrics>());
+            app.MapDashboard(management);
             app.Lifetime.ApplicationStarted.Register(() => logger.LogInformation(
-                "management API: http://{Endpoint}/api/v1 (HTTP/1.1, no TLS, bearer token; {Tokens} token(s))",
-                management.Options.Endpoint, management.Options.Tokens.Count));
+                "management API: http://{Endpoint}/api/v1 (HTTP/1.1, no TLS, bearer token; {Tokens} token(s)); dashboard http://{DashboardEndpoint}/, metrics http://{MetricsEndpoint}/metrics",
+                management.Options.Endpoint, management.Options.Tokens.Count, management.Options.Endpoint, management.Options.Endpoint));
         }
         return app;
     }

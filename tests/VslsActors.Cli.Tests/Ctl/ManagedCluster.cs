@@ -1,5 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VslsActors.Cli.Demo;
@@ -24,6 +27,7 @@ public sealed class ManagedCluster : IAsyncLifetime
     public const string Secret = "s3cret";
 
     private readonly List<IHost> _hosts = [];
+    private readonly Dictionary<string, IHost> _byName = [];
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"vsls-ctl-tests-{Guid.NewGuid():N}.db");
 
     public static Topology Topology { get; } = TopologyLoader.Parse(SampleTopology.Text(), "sample topology");
@@ -52,6 +56,7 @@ public sealed class ManagedCluster : IAsyncLifetime
             var api = new ManagementOptions { Port = ports[3 + i] }.WithTokens(Tokens);
             var host = VslsHostFactory.Build(cluster, l => l.ClearProviders(), ingress: null, management: api);
             _hosts.Add(host);
+            _byName[names[i]] = host;
             await host.StartAsync();
             Api[names[i]] = api.Endpoint;
         }
@@ -68,6 +73,21 @@ public sealed class ManagedCluster : IAsyncLifetime
             return shards.GetProperty("shards").GetArrayLength() == Topology.VirtualSystems.Length;
         }, TimeSpan.FromSeconds(45), "three members Up and every VS started");
     }
+
+    /// <summary>Stops a member the way its process ends on SIGTERM (graceful leave: its VSs hand off).</summary>
+    public async Task StopMemberAsync(string name)
+    {
+        var host = _byName[name];
+        _byName.Remove(name);
+        _hosts.Remove(host);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await host.StopAsync(stop.Token);
+        host.Dispose();
+    }
+
+    /// <summary>The <c>virtual-system</c> shard region of member <paramref name="name"/> (to send packets through).</summary>
+    public async Task<IActorRef> RegionAsync(string name) =>
+        await _byName[name].Services.GetRequiredService<ActorRegistry>().GetAsync<VslsActors.Cluster.Hosting.VirtualSystemRegion>();
 
     public static async Task<JsonElement> GetJsonAsync(string endpoint, string path)
     {

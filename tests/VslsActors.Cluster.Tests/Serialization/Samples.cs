@@ -66,6 +66,7 @@ internal static class Samples
     /// <summary>A non-default value of <paramref name="type"/>; <paramref name="seed"/> varies it.</summary>
     public static object Value(Type type, int seed)
     {
+        if (Nullable.GetUnderlyingType(type) is { } underlying) return Value(underlying, seed);
         if (type == typeof(int)) return 17 + seed;
         if (type == typeof(long)) return 9_000_000_000L + seed;
         if (type == typeof(string)) return $"text-{seed}-é";

@@ -1,0 +1,68 @@
+using OpenQA.Selenium;
+using VslsActors.Cli.Tests.Ctl;
+
+namespace VslsActors.Cli.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard page in headless Chromium against three real members: it asks for the token, shows
+/// the members x VSs matrix from the API, and follows a failover live (matrix and timeline) when the
+/// member a VS is Active on stops.
+/// </summary>
+[Collection("ctl cluster")]
+public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixture<ManagedCluster>
+{
+    private static string? Script(IWebDriver driver, string script) =>
+        ((IJavaScriptExecutor)driver).ExecuteScript(script)?.ToString();
+
+    private static string? RoleOf(IWebDriver driver, int vs, string member) =>
+        Script(driver, $"const c = document.querySelector('#matrix td[data-vs=\"{vs}\"][data-member=\"{member}\"]'); return c ? c.getAttribute('data-role') : null;");
+
+    private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what, Func<string> state)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition())
+                return;
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"the dashboard did not show within {timeout}: {what}; it shows: {state()}");
+    }
+
+    [Fact]
+    public async Task Dashboard_asks_for_the_token_and_shows_a_failover_in_the_matrix_and_timeline()
+    {
+        // A VS Active on member-3 (not the oldest member: the VS keeper that records moves lives there), with a Standby.
+        var vss = (await ManagedCluster.GetJsonAsync(cluster.Api["member-1"], "vs")).GetProperty("vss").EnumerateArray().ToList();
+        var chosen = vss.First(v => v.GetProperty("active").GetString() == "member-3" && v.GetProperty("standby").GetString() is not null);
+        var vs = chosen.GetProperty("vs").GetInt32();
+        var standby = chosen.GetProperty("standby").GetString()!;
+
+        using var driver = ChromiumBrowser.Start();
+        string Matrix() => Script(driver, "return document.querySelector('#matrix') ? document.querySelector('#matrix').innerText + ' | timeline: ' + document.querySelector('#timeline').innerText + ' | ' + document.querySelector('#status').innerText + ' | login: ' + document.querySelector('#login-error').innerText : document.body.innerText") ?? "";
+        driver.Navigate().GoToUrl($"http://{cluster.Api["member-1"]}/");
+
+        // The page loads without a token but shows no data: it asks for one; a wrong one is refused.
+        Assert.True(driver.FindElement(By.Id("token")).Displayed);
+        driver.FindElement(By.Id("token")).SendKeys("not-the-secret");
+        driver.FindElement(By.Id("connect")).Click();
+        await WaitForAsync(() => Script(driver, "return document.querySelector('#login-error').innerText") == "the token is not accepted",
+            TimeSpan.FromSeconds(15), "the wrong token refused", Matrix);
+        Assert.Null(RoleOf(driver, vs, "member-3"));
+
+        driver.FindElement(By.Id("token")).SendKeys(ManagedCluster.Secret);
+        driver.FindElement(By.Id("connect")).Click();
+        await WaitForAsync(() => RoleOf(driver, vs, "member-3") == "active" && RoleOf(driver, vs, standby) == "standby",
+            TimeSpan.FromSeconds(20), $"VS {vs} Active on member-3, Standby on {standby}", Matrix);
+        Assert.Equal("3", Script(driver, "return String(document.querySelectorAll('#members tbody tr').length)"));
+
+        await cluster.StopMemberAsync("member-3");
+
+        await WaitForAsync(() => RoleOf(driver, vs, standby) == "active" && RoleOf(driver, vs, "member-3") == "down",
+            TimeSpan.FromSeconds(60), $"VS {vs} Active on {standby}, member-3 down", Matrix);
+        await WaitForAsync(() => Script(driver, $"return String(document.querySelectorAll('#timeline li[data-kind=\"failover\"][data-vs=\"{vs}\"][data-from=\"member-3\"][data-to=\"{standby}\"]').length)") != "0",
+            TimeSpan.FromSeconds(60), $"the failover of VS {vs} member-3 -> {standby} in the timeline", Matrix);
+        // The page still holds the token (sessionStorage), so the live updates never asked again.
+        Assert.Equal(ManagedCluster.Secret, Script(driver, "return sessionStorage.getItem('vsls-token')"));
+    }
+}
