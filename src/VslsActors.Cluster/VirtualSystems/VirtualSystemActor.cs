@@ -204,6 +204,12 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private long _lastCheckpointSequenceNr;
     private readonly Queue<long> _keptCheckpoints = new();
     private long _checkpointsWritten;
+    // The newest checkpoint this incarnation saved or recovered from: when it was taken and how many connections it holds.
+    private long? _lastCheckpointAt;
+    private int? _lastCheckpointConnections;
+    // Connections in the checkpoint being saved, for _lastCheckpointConnections once it succeeds.
+    private int _savingCheckpointConnections;
+    private long _savingCheckpointAt;
 
     private SyncedTable? _recovering = new();
     private int _recovered;
@@ -296,6 +302,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             connections[i] = ToSynced(checkpoint.Connections[i]);
         _recovering = SyncedTable.FromCheckpoint(connections);
         _lastCheckpointSequenceNr = offer.Metadata.SequenceNr;
+        _lastCheckpointAt = checkpoint.TakenAtTicks;
+        _lastCheckpointConnections = connections.Length;
         _keptCheckpoints.Enqueue(offer.Metadata.SequenceNr);
     }
 
@@ -778,6 +786,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             return;
         _pendingCheckpoint = null;
         _checkpointSaving = true;
+        _savingCheckpointConnections = pending.Checkpoint.Connections.Length;
+        _savingCheckpointAt = pending.Checkpoint.TakenAtTicks;
         SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(PersistenceId, pending.SequenceNr, DateTime.UtcNow), pending.Checkpoint), Self);
     }
 
@@ -785,6 +795,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     {
         _checkpointSaving = false;
         _checkpointsWritten++;
+        _lastCheckpointAt = _savingCheckpointAt;
+        _lastCheckpointConnections = _savingCheckpointConnections;
         _lastCheckpointSequenceNr = success.Metadata.SequenceNr;
         _keptCheckpoints.Enqueue(success.Metadata.SequenceNr);
         if (_keptCheckpoints.Count > _settings.CheckpointsKept)
@@ -811,7 +823,21 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _deltasJournaled,
         _checkpointsWritten,
         _recovered,
-        _journalFailures);
+        _journalFailures,
+        _lastCheckpointAt,
+        _lastCheckpointConnections,
+        DeltasNotDurable());
+
+    /// <summary>Deltas produced but not yet journaled: unwritten, sealed, or in the write in flight.</summary>
+    private long DeltasNotDurable()
+    {
+        long n = _unwritten.Count;
+        foreach (var write in _sealed)
+            n += write.Payload.Deltas.Length;
+        if (_inFlight is { } inFlight)
+            n += inFlight.Payload.Deltas.Length;
+        return n;
+    }
 
     /// <summary>
     /// Up to <c>Limit</c> connections with their current state. Passivated connections' records are

@@ -29,6 +29,10 @@ public sealed class RecoveryTests
             await Send(vs, Tcp(c, 80, TcpFlags.Syn));
         var status = await AwaitStatus(vs, s => s.CheckpointsWritten >= 2, "two checkpoints");
         Assert.Equal(25, status.DeltasJournaled);
+        // What the metrics show as checkpoint age and size, and journal lag (every delta is durable by now).
+        Assert.InRange(status.LastCheckpointConnections!.Value, 20, 25);
+        Assert.InRange(status.LastCheckpointAtTicks!.Value, DateTime.UtcNow.AddMinutes(-1).Ticks, DateTime.UtcNow.Ticks);
+        Assert.Equal(0, status.DeltasNotDurable);
         await Stop(first);
 
         // The snapshot table holds at most checkpoints-kept (2) checkpoints, the newest covering ≥ 20 deltas.
@@ -47,6 +51,7 @@ public sealed class RecoveryTests
         var recovered = StartVs(second, settings: Settings(checkpointEvery: 10));
         status = await Status(recovered);
         Assert.Equal(25, status.RecoveredConnections);
+        Assert.InRange(status.LastCheckpointConnections!.Value, 20, 25); // the checkpoint it recovered from
         Assert.Equal(25, status.Connections);
         Assert.Equal(0, status.LiveConnectionActors); // rebuilt lazily: actors come back with traffic
         // Every recovered connection accepts its SYN-ACK: the handshake state came back too.
