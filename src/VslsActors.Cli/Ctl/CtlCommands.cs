@@ -49,6 +49,7 @@ public static class CtlCommands
         new("dist", "failback", "primary-up|active-up", "set the failback mode"),
         new("dist", "export", "<file>", "write the VSLS configuration file"),
         new("dist", "import", "<file>", "apply a VSLS configuration file (all or nothing)"),
+        new("dist", "loads", "", "load each VS measured over the last 10 s (packets/s, connections) and the load Active per member"),
         new("dist", "advise", "[--by weight|load]", "imbalance now (by weight, or by measured load) and the priority changes that fix it (applies nothing)"),
         new("member", "drain", "<member>", "move every VS off a member (maintenance)"),
         new("member", "undrain", "<member>", "end a member's drain"),
@@ -187,6 +188,15 @@ public static class CtlCommands
                     throw new CtlException($"dist import: cannot read '{args[0]}': {e.Message}", CtlClient.BadInput);
                 }
                 p.Changed(await client.PostAsync("dist/import", null, ct, text).ConfigureAwait(false));
+                break;
+            }
+            case ("dist", "loads"):
+            {
+                var json = await client.GetAsync("dist/loads", ct).ConfigureAwait(false);
+                if (p.Raw(json))
+                    break;
+                p.Table(json, "vss", ["vs", "load", "packetsPerSecond", "connections"]);
+                p.Table(json, "members", ["member", "state", "load"]);
                 break;
             }
             case ("dist", "advise"): await AdviseAsync(client, By(palette, command, flags), p, ct).ConfigureAwait(false); break;

@@ -126,6 +126,10 @@ public sealed class LoadDistributionClusterTests(ManagedCluster cluster, ITestOu
         {
             await ManagedCluster.EventuallyAsync(EveryVsMeasuredAsync, TimeSpan.FromSeconds(20), "every VS measured packets");
 
+            var shown = await Ctl("dist", "loads");
+            Assert.True(shown.ExitCode == 0, shown.Error);
+            Assert.Contains("packetsPerSecond", shown.Output);
+
             // Advise by load: the proposal, nothing applied.
             var before = await ActivesAsync();
             var adviseRun = await Ctl("dist", "advise", "--by", "load", "--json");
