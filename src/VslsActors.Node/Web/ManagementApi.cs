@@ -546,7 +546,7 @@ public static class ManagementApi
             var s = statuses[i]!;
             // A VS that has not sampled twice yet (just started or moved) measured nothing: it gets the floor.
             return s.LoadWindowTicks is > 0 and var ticks && s.LoadWindowPackets is { } packets
-                ? new VsTraffic(v.Id, packets / TimeSpan.FromTicks(ticks).TotalSeconds, s.LoadMeanConnections ?? 0)
+                ? new VsTraffic(v.Id, new LoadFigures(ticks, packets, s.LoadMeanConnections ?? 0).PacketsPerSecond, s.LoadMeanConnections ?? 0)
                 : new VsTraffic(v.Id, 0, 0);
         }).ToArray();
         var loads = MeasuredLoad.TryCompute(traffic, out var problem)
