@@ -18,10 +18,11 @@ internal static class CtlCommand
         var endpoint = new Option<string>("--endpoint", "-e") { Description = $"A member's management API, host:port [VSLS_CTL_ENDPOINT; default {DefaultEndpoint}]", HelpName = "host:port" };
         var token = new Option<string>("--token") { Description = "API bearer token (the secret) [VSLS_CTL_TOKEN]", HelpName = "token" };
         var (json, filter, limit, path, depth) = LineOptions();
+        var by = ByOption();
         var words = new Argument<string[]>("command") { Description = "palette command [arguments]; none = interactive shell", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("ctl", "Inspect and operate the cluster through a member's management API (palettes: cluster, actor, sharding, ha, vs, dist, member, conn, plan, audit).\n" + CtlCommands.HelpText())
         {
-            endpoint, token, json, filter, limit, path, depth, words,
+            endpoint, token, json, filter, limit, path, depth, by, words,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -36,7 +37,7 @@ internal static class CtlCommand
                 var input = interactive ? new CompletingConsoleReader() : Console.In;
                 return await CtlShell.RunAsync(client, input, output, error, interactive, ct).ConfigureAwait(false);
             }
-            return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)), output, error, ct).ConfigureAwait(false);
+            return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)) { By = parse.GetValue(by) }, output, error, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -50,6 +51,10 @@ internal static class CtlCommand
         new Option<string>("--path") { Description = "Actor path (actor hierarchy; default /user)", HelpName = "path" },
         new Option<int?>("--depth") { Description = "Levels below the path (actor hierarchy; default 3)", HelpName = "n" }
     );
+
+    /// <summary><c>--by weight|load</c> (dist equal, dist advise); separate from <see cref="LineOptions"/> so adding it changed no caller.</summary>
+    public static Option<string> ByOption() =>
+        new("--by") { Description = "What to balance: configured weight (default) or load measured over the last 10 s (dist equal, dist advise)", HelpName = "weight|load" };
 
     /// <summary>Runs one command; prints a failure as one line on <paramref name="error"/>.</summary>
     public static async Task<int> RunOneAsync(CtlClient client, IReadOnlyList<string> words, CtlFlags flags, TextWriter output, TextWriter error, CancellationToken ct)
@@ -104,8 +109,9 @@ internal static class CtlShell
         if (interactive)
             await output.WriteLineAsync($"vsls ctl on {client.Endpoint}: 'help' lists the commands, 'exit' leaves.").ConfigureAwait(false);
         var (json, filter, limit, path, depth) = CtlCommand.LineOptions();
+        var by = CtlCommand.ByOption();
         var words = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
-        var line = new RootCommand { json, filter, limit, path, depth, words };
+        var line = new RootCommand { json, filter, limit, path, depth, by, words };
         while (!ct.IsCancellationRequested)
         {
             if (interactive)
@@ -135,7 +141,7 @@ internal static class CtlShell
                 last = CtlClient.BadInput;
                 continue;
             }
-            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth));
+            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)) { By = parse.GetValue(by) };
             var code = await CtlCommand.RunOneAsync(client, parse.GetValue(words) ?? [], flags, output, error, ct).ConfigureAwait(false);
             if (code != 0)
                 last = code;

@@ -10,7 +10,11 @@ namespace VslsActors.Cli.Ctl;
 /// <param name="Limit">Row limit (<c>conn list</c>, <c>audit tail</c>).</param>
 /// <param name="Path">Actor path (<c>actor hierarchy</c>).</param>
 /// <param name="Depth">Depth (<c>actor hierarchy</c>).</param>
-public sealed record CtlFlags(bool Json = false, string? Filter = null, int? Limit = null, string? Path = null, int? Depth = null);
+public sealed record CtlFlags(bool Json = false, string? Filter = null, int? Limit = null, string? Path = null, int? Depth = null)
+{
+    /// <summary><c>--by weight|load</c> (<c>dist equal</c>, <c>dist advise</c>); null = weight.</summary>
+    public string? By { get; init; }
+}
 
 /// <summary>
 /// The palettes and commands of <c>vsls ctl</c>, shared by the one-shot form and the shell: each
@@ -38,14 +42,15 @@ public static class CtlCommands
         new("vs", "show", "<vs>", "one VS"),
         new("vs", "failover", "<vs>", "move a VS to its Standby now (graceful: priority change, shard hand-off)"),
         new("dist", "show", "", "priority lists, modes, drained members, load per member"),
-        new("dist", "equal", "", "distribute by weight over all members"),
+        new("dist", "equal", "[--by weight|load]", "distribute over all members by configured weight (default) or by load measured over the last 10 s (writes manual lists)"),
         new("dist", "all-on", "<member>", "every VS Active on one member"),
         new("dist", "set-priority", "<vs> <m1,m2,...>", "set one VS's priority list (Active first)"),
         new("dist", "set-weight", "<vs> <weight>", "set one VS's weight (> 0)"),
         new("dist", "failback", "primary-up|active-up", "set the failback mode"),
         new("dist", "export", "<file>", "write the VSLS configuration file"),
         new("dist", "import", "<file>", "apply a VSLS configuration file (all or nothing)"),
-        new("dist", "advise", "", "imbalance now and the priority changes that fix it (applies nothing)"),
+        new("dist", "loads", "", "load each VS measured over the last 10 s (packets/s, connections) and the load Active per member"),
+        new("dist", "advise", "[--by weight|load]", "imbalance now (by weight, or by measured load) and the priority changes that fix it (applies nothing)"),
         new("member", "drain", "<member>", "move every VS off a member (maintenance)"),
         new("member", "undrain", "<member>", "end a member's drain"),
         new("conn", "list", "<vs> [--filter expr] [--limit n]", "a VS's connection table (--json: JSON lines)"),
@@ -82,7 +87,7 @@ public static class CtlCommands
                 ? $"unknown palette '{palette}' (palettes: {string.Join(", ", All.Select(e => e.Palette).Distinct())})"
                 : $"unknown command '{palette} {command}' (commands: {string.Join(", ", known)})", CtlClient.BadInput);
         }
-        var expected = entry.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(a => a.StartsWith('<') || a.Contains('|'));
+        var expected = entry.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(a => a.StartsWith('<') || (a.Contains('|') && !a.Contains('[') && !a.Contains(']')));
         if (args.Length != expected)
             throw new CtlException($"{palette} {command}: expects {(expected == 0 ? "no argument" : entry.Arguments)}, got {args.Length} argument(s)", CtlClient.BadInput);
         var p = new Printer(output, flags.Json);
@@ -140,7 +145,7 @@ public static class CtlCommands
                 break;
             }
             case ("dist", "show"): await DistShowAsync(client, p, ct).ConfigureAwait(false); break;
-            case ("dist", "equal"): p.Changed(await client.PostAsync("dist/equal", null, ct).ConfigureAwait(false)); break;
+            case ("dist", "equal"): await EqualAsync(client, By(palette, command, flags), p, ct).ConfigureAwait(false); break;
             case ("dist", "all-on"): p.Changed(await client.PostAsync($"dist/all-on/{Uri.EscapeDataString(args[0])}", null, ct).ConfigureAwait(false)); break;
             case ("dist", "set-priority"):
                 p.Changed(await client.PostAsync($"dist/priority/{Vs(args[0])}", new { members = args[1] }, ct).ConfigureAwait(false));
@@ -185,7 +190,16 @@ public static class CtlCommands
                 p.Changed(await client.PostAsync("dist/import", null, ct, text).ConfigureAwait(false));
                 break;
             }
-            case ("dist", "advise"): await AdviseAsync(client, p, ct).ConfigureAwait(false); break;
+            case ("dist", "loads"):
+            {
+                var json = await client.GetAsync("dist/loads", ct).ConfigureAwait(false);
+                if (p.Raw(json))
+                    break;
+                p.Table(json, "vss", ["vs", "load", "packetsPerSecond", "connections"]);
+                p.Table(json, "members", ["member", "state", "load"]);
+                break;
+            }
+            case ("dist", "advise"): await AdviseAsync(client, By(palette, command, flags), p, ct).ConfigureAwait(false); break;
             case ("member", "drain"): p.Changed(await client.PostAsync($"members/{Uri.EscapeDataString(args[0])}/drain", null, ct).ConfigureAwait(false)); break;
             case ("member", "undrain"): p.Changed(await client.PostAsync($"members/{Uri.EscapeDataString(args[0])}/undrain", null, ct).ConfigureAwait(false)); break;
             case ("conn", "list"): await ConnListAsync(client, args[0], flags, output, ct).ConfigureAwait(false); break;
@@ -288,12 +302,36 @@ public static class CtlCommands
         p.Table(json, "members", ["member", "state", "activeLoad", "standbyLoad", "activeCount"]);
     }
 
-    private static async Task AdviseAsync(CtlClient client, Printer p, CancellationToken ct)
+    /// <summary>The <c>--by</c> value, checked before anything is sent: weight (the default) or load.</summary>
+    private static string By(string palette, string command, CtlFlags flags) => flags.By switch
     {
-        var json = await client.GetAsync("dist/advise", ct).ConfigureAwait(false);
+        null or "weight" => "weight",
+        "load" => "load",
+        var other => throw new CtlException($"{palette} {command}: --by '{other}' is not weight or load", CtlClient.BadInput),
+    };
+
+    private static async Task EqualAsync(CtlClient client, string by, Printer p, CancellationToken ct)
+    {
+        if (by == "weight")
+        {
+            p.Changed(await client.PostAsync("dist/equal", null, ct).ConfigureAwait(false));
+            return;
+        }
+        var json = await client.PostAsync("dist/equal?by=load", null, ct).ConfigureAwait(false);
+        if (p.Raw(json))
+            return;
+        p.Line($"distributed by load (lists written, distribution manual); configuration version {Parse(json).GetProperty("version")}");
+        p.Table(json, "loads", ["vs", "load", "packetsPerSecond", "connections"]);
+    }
+
+    private static async Task AdviseAsync(CtlClient client, string by, Printer p, CancellationToken ct)
+    {
+        var json = await client.GetAsync("dist/advise?by=" + by, ct).ConfigureAwait(false);
         if (p.Raw(json))
             return;
         var r = Parse(json);
+        if (by == "load")
+            p.Table(json, "loads", ["vs", "load", "packetsPerSecond", "connections"]);
         p.Line($"spread now {r.GetProperty("spreadBefore")}, after {r.GetProperty("spreadAfter")} (tolerance {r.GetProperty("tolerance")}); {r.GetProperty("activeMoves")} VS(s) would move Active, {r.GetProperty("standbyMoves")} Standby");
         p.Table(json, "before", ["member", "state", "load", "percent"]);
         if (r.GetProperty("changes").GetArrayLength() == 0)

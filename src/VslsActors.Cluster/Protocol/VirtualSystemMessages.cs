@@ -45,7 +45,10 @@ public static class VirtualSystemReplies
     /// them still answers (null = not reported; the metrics leave such series out rather than show a made-up zero):
     /// <c>LastCheckpointAtTicks</c>, when the last checkpoint the VS saved or recovered from was taken (UTC ticks);
     /// <c>LastCheckpointConnections</c>, how many connections it holds; <c>DeltasNotDurable</c>, deltas applied
-    /// but not yet confirmed by the journal (journal lag).</remarks>
+    /// but not yet confirmed by the journal (journal lag). The load fields (for <c>dist equal --by load</c>) are the
+    /// VS's own <see cref="Domain.Placement.LoadWindow"/>: <c>LoadWindowTicks</c>, the time the window spans;
+    /// <c>LoadWindowPackets</c>, packets counted in it; <c>LoadMeanConnections</c>, connections averaged over it
+    /// (all null until the VS has sampled twice).</remarks>
     public sealed record Status(
         VsId VsId,
         string Member,
@@ -58,7 +61,10 @@ public static class VirtualSystemReplies
         long JournalFailures,
         long? LastCheckpointAtTicks = null,
         int? LastCheckpointConnections = null,
-        long? DeltasNotDurable = null) : IVslsMessage;
+        long? DeltasNotDurable = null,
+        long? LoadWindowTicks = null,
+        long? LoadWindowPackets = null,
+        long? LoadMeanConnections = null) : IVslsMessage;
 
     /// <summary>Part of a VS's connection table.</summary>
     public sealed record Connections(VsId VsId, ConnectionRecord[] Items, int Total) : IVslsMessage;

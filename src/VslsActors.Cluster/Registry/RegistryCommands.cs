@@ -48,6 +48,14 @@ public static class RegistryCommands
     /// <summary>Sets the distribution mode; <paramref name="AllOnMember"/> only with <see cref="DistributionMode.AllOn"/>. Switching to manual keeps the lists in effect.</summary>
     public sealed record SetDistribution(DistributionMode Mode, string? AllOnMember, string ChangedBy) : IRegistryChange;
 
+    /// <summary>
+    /// <c>dist equal --by load</c>: writes the lists <see cref="Distribution.EqualByLoad"/> generates from
+    /// <paramref name="Loads"/> (one per configured VS, measured by the asking member) and switches the
+    /// distribution to <c>manual</c> — a measurement is a snapshot, so the lists must not be regenerated
+    /// whenever a weight changes the way <c>equal</c> regenerates them. The audit line records the loads.
+    /// </summary>
+    public sealed record EqualByLoad(VsLoad[] Loads, string ChangedBy) : IRegistryChange;
+
     /// <summary>Sets the failback mode.</summary>
     public sealed record SetFailback(FailbackMode Mode, string ChangedBy) : IRegistryChange;
 
@@ -60,6 +68,11 @@ public static class RegistryCommands
     /// <summary>Ends the drain of a member.</summary>
     public sealed record Undrain(string Member, string ChangedBy) : IRegistryChange;
 }
+
+/// <summary>One VS's measured load (<see cref="MeasuredLoad"/>), as <see cref="RegistryCommands.EqualByLoad"/> carries it.</summary>
+/// <param name="Vs">The virtual system.</param>
+/// <param name="Load">Its load, percent of the measured cluster load (finite, ≥ 0).</param>
+public sealed record VsLoad(VsId Vs, double Load);
 
 /// <summary>Replies of the registry. Never typed as commands.</summary>
 public static class RegistryReplies

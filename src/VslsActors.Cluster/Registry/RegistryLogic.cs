@@ -74,6 +74,7 @@ public static class RegistryLogic
                 RegistryCommands.SetPriority p => (SetPriority(current, p), $"set priority of VS {p.VsId} to {string.Join(",", p.Members ?? [])}"),
                 RegistryCommands.SetWeight w => (SetWeight(current, w), $"set weight of VS {w.VsId} to {w.Weight}"),
                 RegistryCommands.SetDistribution d => (SetDistribution(current, d), $"set distribution to {Distribution(d.Mode, d.AllOnMember)}"),
+                RegistryCommands.EqualByLoad l => (EqualByLoad(current, l), "set distribution to equal by load (loads: " + LoadsText(l.Loads) + ")"),
                 RegistryCommands.SetFailback f => (VslsConfigFile.Apply(current, Settings(current, failback: f.Mode), "failback"),
                     $"set failback to {(f.Mode == FailbackMode.PrimaryUp ? "primary-up" : "active-up")}"),
                 RegistryCommands.Import i => (VslsConfigFile.Import(current, i.Text ?? "", "import"), "import VSLS configuration"),
@@ -125,6 +126,28 @@ public static class RegistryLogic
         var doc = VslsConfigFile.Parse("distribution = " + Distribution(d.Mode, d.AllOnMember), "set-distribution", current.Members, Ids(current));
         return VslsConfigFile.Apply(current, doc, "set-distribution");
     }
+
+    private static Topology EqualByLoad(Topology current, RegistryCommands.EqualByLoad l)
+    {
+        var loads = new Dictionary<VsId, double>();
+        foreach (var e in l.Loads ?? [])
+        {
+            if (e is null || current.Find(e.Vs) is null)
+                throw new ConfigException("equal-by-load", null, null, "loads", $"load for VS {e?.Vs.ToString() ?? "(none)"}, which is not configured");
+            if (!double.IsFinite(e.Load) || e.Load < 0)
+                throw new ConfigException("equal-by-load", null, null, "loads", $"VS {e.Vs} has load {e.Load.ToString(CultureInfo.InvariantCulture)}; a load is a non-negative number");
+            if (!loads.TryAdd(e.Vs, e.Load))
+                throw new ConfigException("equal-by-load", null, null, "loads", $"VS {e.Vs} has two loads");
+        }
+        var missing = current.VirtualSystems.Where(v => !loads.ContainsKey(v.Id)).Select(v => v.Id.ToString()).ToArray();
+        if (missing.Length > 0)
+            throw new ConfigException("equal-by-load", null, null, "loads", $"no load for VS {string.Join(", ", missing)}");
+        var lists = VslsActors.Domain.Placement.Distribution.EqualByLoad(current.Members, [.. current.VirtualSystems.Select(v => (v.Id, v.Weight, loads[v.Id]))]);
+        return VslsConfigFile.Apply(current, new VslsConfigDocument(lists, DistributionMode.Manual, null, current.Vsls.Failback), "equal-by-load");
+    }
+
+    private static string LoadsText(VsLoad[]? loads) =>
+        string.Join(", ", (loads ?? []).Where(e => e is not null).OrderBy(e => e.Vs).Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Vs}={e.Load:0.###}")));
 
     /// <summary>A document with no VS line that keeps the current modes (optionally a new failback).</summary>
     private static VslsConfigDocument Settings(Topology current, FailbackMode? failback = null) =>

@@ -79,6 +79,8 @@ public static class VslsSerialization
         typeof(string[]),
         typeof(RegistryChangeEntry),
         typeof(RegistryChangeEntry[]),
+        typeof(VsLoad),
+        typeof(VsLoad[]),
         // The optional fields of VirtualSystemReplies.Status (checkpoint and journal lag, for /metrics).
         typeof(long?),
         typeof(int?),

@@ -6,6 +6,7 @@ using VslsActors.Cluster.Protocol;
 using VslsActors.Domain;
 using VslsActors.Domain.Connections;
 using VslsActors.Domain.Flows;
+using VslsActors.Domain.Placement;
 using VslsActors.Domain.Policy;
 using VslsActors.Domain.Topology;
 using VslsActors.Domain.VirtualSystems;
@@ -211,6 +212,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private int _savingCheckpointConnections;
     private long _savingCheckpointAt;
 
+    // Packets and connections over the last seconds, sampled each sweep, for `dist equal --by load`.
+    private readonly LoadWindow _loadWindow;
     private SyncedTable? _recovering = new();
     private int _recovered;
     // Recovery cost, logged when it completes: how long, from which checkpoint, how many journal events.
@@ -235,6 +238,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _config = config;
         _member = member;
         _settings = settings;
+        _loadWindow = new LoadWindow(LoadWindow.DefaultLength < settings.SweepInterval ? settings.SweepInterval : LoadWindow.DefaultLength, settings.SweepInterval);
         _policy = PolicyCompiler.Compile(config.Policy, "topology", $"{config.Id} ({config.Name})");
         PersistenceId = PersistenceIdOf(config.Id);
 
@@ -592,6 +596,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private void OnSweep()
     {
         var now = DateTime.UtcNow.Ticks;
+        _loadWindow.Record(now, _accepted + _policyDropped + _rejected + _outOfState + _overLimit, _entries.Count);
         while (_passivatedExpiry.TryPeek(out var item, out var expiresAt) && expiresAt <= now)
         {
             _passivatedExpiry.Dequeue();
@@ -814,7 +819,9 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
     // ---------------------------------------------------------------- queries
 
-    private VirtualSystemReplies.Status StatusNow() => new(
+    private VirtualSystemReplies.Status StatusNow() => StatusNow(_loadWindow.Current());
+
+    private VirtualSystemReplies.Status StatusNow(LoadFigures? load) => new(
         _config.Id,
         _member.Value,
         _entries.Count,
@@ -826,7 +833,10 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _journalFailures,
         _lastCheckpointAt,
         _lastCheckpointConnections,
-        DeltasNotDurable());
+        DeltasNotDurable(),
+        load?.WindowTicks,
+        load?.Packets,
+        load?.MeanConnections);
 
     /// <summary>Deltas produced but not yet journaled: unwritten, sealed, or in the write in flight.</summary>
     private long DeltasNotDurable()

@@ -47,8 +47,62 @@ public static class Distribution
     /// <exception cref="ArgumentException">Duplicate members or VS ids, or a negative weight.</exception>
     public static ImmutableArray<VsPriority> Equal(IReadOnlyList<MemberName> members, IReadOnlyList<(VsId Vs, int Weight)> vss)
     {
+        ArgumentNullException.ThrowIfNull(vss);
+        var loaded = new (VsId Vs, int Weight, double Load)[vss.Count];
+        for (var i = 0; i < loaded.Length; i++)
+            loaded[i] = (vss[i].Vs, vss[i].Weight, vss[i].Weight);
+        return EqualCore(members, loaded);
+    }
+
+    /// <summary>
+    /// <c>dist equal --by load</c>: the lists <see cref="Equal"/> generates, with each VS's
+    /// measured <c>Load</c> in place of its weight, so that with all members Up the measured
+    /// Active loads of any two members differ by at most the largest VS load (Standby likewise).
+    /// The lists carry each VS's configured <c>Weight</c> unchanged: a load is a measurement,
+    /// not configuration, so it is never written back as a weight.
+    /// </summary>
+    /// <param name="members">The configured members, in configured order (no duplicates).</param>
+    /// <param name="vss">The VSs with their configured weights and measured loads (finite, ≥ 0; no duplicate ids), in any order.</param>
+    /// <returns>One list per VS, sorted by VS id.</returns>
+    /// <exception cref="ArgumentException">Duplicate members or VS ids, a negative weight, or a negative, NaN or infinite load.</exception>
+    public static ImmutableArray<VsPriority> EqualByLoad(IReadOnlyList<MemberName> members, IReadOnlyList<(VsId Vs, int Weight, double Load)> vss)
+    {
+        ArgumentNullException.ThrowIfNull(vss);
+        var loaded = new (VsId Vs, int Weight, double Load)[vss.Count];
+        for (var i = 0; i < loaded.Length; i++)
+        {
+            loaded[i] = vss[i];
+            if (!double.IsFinite(loaded[i].Load) || loaded[i].Load < 0)
+                throw new ArgumentException($"virtual system {loaded[i].Vs} has load {loaded[i].Load}; a load is a non-negative number", nameof(vss));
+        }
+        return EqualCore(members, loaded);
+    }
+
+    /// <summary>
+    /// Measured Active load per member of <paramref name="lists"/> as if every member were Up
+    /// (position 0 counts), in the order of <paramref name="members"/>; a VS missing from
+    /// <paramref name="loads"/> counts 0.
+    /// </summary>
+    public static double[] ActiveLoads(IReadOnlyList<VsPriority> lists, IReadOnlyList<MemberName> members, IReadOnlyDictionary<VsId, double> loads)
+    {
+        ArgumentNullException.ThrowIfNull(lists);
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(loads);
+        var result = new double[members.Count];
+        foreach (var l in lists)
+        {
+            var a = l.Members.Length > 0 ? IndexOf(members, l.Members[0]) : -1;
+            if (a >= 0 && loads.TryGetValue(l.Vs, out var load))
+                result[a] += load;
+        }
+        return result;
+    }
+
+    /// <summary>The algorithm of <see cref="Equal"/> over <c>Load</c> (the weight itself when by weight).</summary>
+    private static ImmutableArray<VsPriority> EqualCore(IReadOnlyList<MemberName> members, (VsId Vs, int Weight, double Load)[] order)
+    {
         var n = CheckMembers(members);
-        var order = SortByWeightThenId(vss, out var maxWeight);
+        SortByLoadThenId(order, out var maxWeight);
         var v = order.Length;
         var lists = new MemberName[v][];
         for (var i = 0; i < v; i++)
@@ -56,7 +110,7 @@ public static class Distribution
         if (n > 0)
         {
             var active = new int[v];
-            var activeLoad = new long[n];
+            var activeLoad = new double[n];
             for (var i = 0; i < v; i++)
             {
                 var best = 0;
@@ -66,14 +120,14 @@ public static class Distribution
                         best = m;
                 }
                 active[i] = best;
-                activeLoad[best] += order[i].Weight;
+                activeLoad[best] += order[i].Load;
             }
 
             var standby = new int[v];
             if (n > 1)
             {
-                var standbyLoad = new long[n];
-                var pairLoad = new long[n * n];
+                var standbyLoad = new double[n];
+                var pairLoad = new double[n * n];
                 for (var i = 0; i < v; i++)
                 {
                     var a = active[i];
@@ -91,8 +145,8 @@ public static class Distribution
                         }
                     }
                     standby[i] = best;
-                    standbyLoad[best] += order[i].Weight;
-                    pairLoad[a * n + best] += order[i].Weight;
+                    standbyLoad[best] += order[i].Load;
+                    pairLoad[a * n + best] += order[i].Load;
                 }
                 if (Spread(standbyLoad) > maxWeight)
                 {
@@ -130,7 +184,11 @@ public static class Distribution
         if (home < 0)
             throw new ArgumentException($"all-on member '{member}' is not a configured member ({string.Join(", ", members)})", nameof(member));
 
-        var order = SortByWeightThenId(vss, out _);
+        ArgumentNullException.ThrowIfNull(vss);
+        var order = new (VsId Vs, int Weight, double Load)[vss.Count];
+        for (var i = 0; i < order.Length; i++)
+            order[i] = (vss[i].Vs, vss[i].Weight, vss[i].Weight);
+        SortByLoadThenId(order, out _);
         var v = order.Length;
         var lists = new MemberName[v][];
         for (var i = 0; i < v; i++)
@@ -141,7 +199,7 @@ public static class Distribution
         if (n > 1)
         {
             standby = new int[v];
-            var standbyLoad = new long[n];
+            var standbyLoad = new double[n];
             for (var i = 0; i < v; i++)
             {
                 var best = -1;
@@ -151,7 +209,7 @@ public static class Distribution
                         best = m;
                 }
                 standby[i] = best;
-                standbyLoad[best] += order[i].Weight;
+                standbyLoad[best] += order[i].Load;
             }
         }
         FillLists(lists, order, active, standby, n, members);
@@ -234,6 +292,19 @@ public static class Distribution
         return max - min;
     }
 
+    private static double Spread(double[] loads)
+    {
+        if (loads.Length == 0)
+            return 0;
+        double min = loads[0], max = loads[0];
+        foreach (var l in loads)
+        {
+            min = Math.Min(min, l);
+            max = Math.Max(max, l);
+        }
+        return max - min;
+    }
+
     private static int CheckMembers(IReadOnlyList<MemberName> members)
     {
         ArgumentNullException.ThrowIfNull(members);
@@ -249,35 +320,32 @@ public static class Distribution
         return n;
     }
 
-    private static (VsId Vs, int Weight)[] SortByWeightThenId(IReadOnlyList<(VsId Vs, int Weight)> vss, out long maxWeight)
+    /// <summary>Sorts by load descending then id ascending; checks weights, and ids for duplicates.</summary>
+    private static void SortByLoadThenId((VsId Vs, int Weight, double Load)[] order, out double maxLoad)
     {
-        ArgumentNullException.ThrowIfNull(vss);
-        var order = new (VsId Vs, int Weight)[vss.Count];
-        maxWeight = 0;
-        for (var i = 0; i < order.Length; i++)
+        maxLoad = 0;
+        foreach (var (vs, weight, load) in order)
         {
-            order[i] = vss[i];
-            if (order[i].Weight < 0)
-                throw new ArgumentException($"virtual system {order[i].Vs} has negative weight {order[i].Weight}", nameof(vss));
-            maxWeight = Math.Max(maxWeight, order[i].Weight);
+            if (weight < 0)
+                throw new ArgumentException($"virtual system {vs} has negative weight {weight}", "vss");
+            maxLoad = Math.Max(maxLoad, load);
         }
-        Array.Sort(order, static (a, b) => a.Weight != b.Weight ? b.Weight.CompareTo(a.Weight) : a.Vs.CompareTo(b.Vs));
+        Array.Sort(order, static (a, b) => a.Load != b.Load ? b.Load.CompareTo(a.Load) : a.Vs.CompareTo(b.Vs));
         var seen = new HashSet<VsId>(order.Length);
-        foreach (var (vs, _) in order)
+        foreach (var (vs, _, _) in order)
         {
             if (!seen.Add(vs))
-                throw new ArgumentException($"virtual system {vs} is listed twice", nameof(vss));
+                throw new ArgumentException($"virtual system {vs} is listed twice", "vss");
         }
-        return order;
     }
 
     /// <summary>
     /// Writes Active, Standby, then fills positions 2+ with the unused member least loaded at
     /// that position, ties by cyclic distance from the Active.
     /// </summary>
-    private static void FillLists(MemberName[][] lists, (VsId Vs, int Weight)[] order, int[] active, int[]? standby, int n, IReadOnlyList<MemberName> members)
+    private static void FillLists(MemberName[][] lists, (VsId Vs, int Weight, double Load)[] order, int[] active, int[]? standby, int n, IReadOnlyList<MemberName> members)
     {
-        var positionLoad = new long[n * n];
+        var positionLoad = new double[n * n];
         Span<bool> used = n <= 256 ? stackalloc bool[n] : new bool[n];
         for (var i = 0; i < order.Length; i++)
         {
@@ -304,12 +372,12 @@ public static class Distribution
                 }
                 list[pos] = members[best];
                 used[best] = true;
-                positionLoad[pos * n + best] += order[i].Weight;
+                positionLoad[pos * n + best] += order[i].Load;
             }
         }
     }
 
-    private static ImmutableArray<VsPriority> ToSortedPriorities((VsId Vs, int Weight)[] order, MemberName[][] lists)
+    private static ImmutableArray<VsPriority> ToSortedPriorities((VsId Vs, int Weight, double Load)[] order, MemberName[][] lists)
     {
         var result = new VsPriority[order.Length];
         for (var i = 0; i < order.Length; i++)

@@ -89,9 +89,12 @@ public static class ManagementApi
         api.MapGet("/vs/{vs}/connections/count", (string vs, CancellationToken ct) => Guard(() => CountAsync(context, vs, ct)));
         api.MapGet("/dist", (CancellationToken ct) => Guard(() => DistShowAsync(context, ct)));
         api.MapGet("/dist/export", (CancellationToken ct) => Guard(() => ExportAsync(context, ct)));
-        api.MapGet("/dist/advise", (CancellationToken ct) => Guard(() => AdviseAsync(context, ct)));
-        api.MapPost("/dist/equal", (HttpContext http, CancellationToken ct) =>
-            Guard(() => ChangeAsync(context, new RegistryCommands.SetDistribution(DistributionMode.Equal, null, By(http, context)), ct)));
+        api.MapGet("/dist/advise", (string? by, CancellationToken ct) => Guard(() => AdviseAsync(context, by, ct)));
+        api.MapGet("/dist/loads", (CancellationToken ct) => Guard(() => LoadsAsync(context, ct)));
+        api.MapPost("/dist/equal", (HttpContext http, string? by, CancellationToken ct) =>
+            Guard(() => ByLoad(by)
+                ? EqualByLoadAsync(context, By(http, context), ct)
+                : ChangeAsync(context, new RegistryCommands.SetDistribution(DistributionMode.Equal, null, By(http, context)), ct)));
         api.MapPost("/dist/all-on/{member}", (HttpContext http, string member, CancellationToken ct) =>
             Guard(() => ChangeAsync(context, new RegistryCommands.SetDistribution(DistributionMode.AllOn, member, By(http, context)), ct)));
         api.MapPost("/dist/priority/{vs}", (HttpContext http, string vs, PriorityBody body, CancellationToken ct) =>
@@ -507,11 +510,96 @@ public static class ManagementApi
         return Results.Text(config.ConfigText, "text/plain", Encoding.UTF8);
     }
 
-    private static async Task<IResult> AdviseAsync(ManagementContext context, CancellationToken ct)
+    /// <summary>Whether <c>?by=</c> asks for measured load; null or <c>weight</c> is the configured weights.</summary>
+    private static bool ByLoad(string? by) => by switch
     {
+        null or "weight" => false,
+        "load" => true,
+        _ => throw new ApiException(StatusCodes.Status400BadRequest, $"by '{by}' is not weight or load"),
+    };
+
+    /// <summary>
+    /// Every configured VS's traffic over its load window, read from its status (the window lives in the VS
+    /// actor, so any member reads the same figures), and the loads <see cref="MeasuredLoad"/> makes of them.
+    /// 409 when a VS does not answer or no VS measured a packet: a plan missing a VS, or made of floors
+    /// alone, would be meaningless.
+    /// </summary>
+    private static async Task<(VsTraffic[] Traffic, IReadOnlyDictionary<VsId, double> Loads)> MeasureAsync(ManagementContext context, CancellationToken ct)
+    {
+        var vss = context.Topology.VirtualSystems;
+        var statuses = await Task.WhenAll(vss.Select(async v =>
+        {
+            try
+            {
+                return await context.AskRegionAsync<VirtualSystemReplies.Status>(new VirtualSystemQueries.GetStatus(v.Id), ct, TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            }
+            catch (Akka.Actor.AskTimeoutException)
+            {
+                return null;
+            }
+        })).ConfigureAwait(false);
+        var silent = vss.Where((v, i) => statuses[i] is null).Select(v => v.Id.ToString()).ToArray();
+        if (silent.Length > 0)
+            throw new ApiException(StatusCodes.Status409Conflict, $"VS {string.Join(", ", silent)} did not report its load in time; try again once every VS runs");
+        var traffic = vss.Select((v, i) =>
+        {
+            var s = statuses[i]!;
+            // A VS that has not sampled twice yet (just started or moved) measured nothing: it gets the floor.
+            return s.LoadWindowTicks is > 0 and var ticks && s.LoadWindowPackets is { } packets
+                ? new VsTraffic(v.Id, new LoadFigures(ticks, packets, s.LoadMeanConnections ?? 0).PacketsPerSecond, s.LoadMeanConnections ?? 0)
+                : new VsTraffic(v.Id, 0, 0);
+        }).ToArray();
+        var loads = MeasuredLoad.TryCompute(traffic, out var problem)
+            ?? throw new ApiException(StatusCodes.Status409Conflict, problem!);
+        return (traffic, loads);
+    }
+
+    private static object LoadRows(VsTraffic[] traffic, IReadOnlyDictionary<VsId, double> loads) => traffic.Select(t => new
+    {
+        vs = t.Vs.Value,
+        load = loads[t.Vs],
+        packetsPerSecond = Math.Round(t.PacketsPerSecond, 1),
+        connections = t.Connections,
+    }).ToArray();
+
+    private static async Task<IResult> LoadsAsync(ManagementContext context, CancellationToken ct)
+    {
+        var (traffic, loads) = await MeasureAsync(context, ct).ConfigureAwait(false);
+        var (states, placement, _) = await context.PlacementAsync(ct).ConfigureAwait(false);
+        var members = context.Topology.Members;
+        return Ok(new
+        {
+            windowSeconds = LoadWindow.DefaultLength.TotalSeconds,
+            vss = LoadRows(traffic, loads),
+            members = members.Select(m => new
+            {
+                member = m.Value,
+                state = Name(states.TryGetValue(m, out var s) ? s : MemberState.Down),
+                load = Math.Round(placement.ActiveOn(m).Sum(vs => loads.TryGetValue(vs, out var l) ? l : 0), 3),
+            }).ToArray(),
+        });
+    }
+
+    private static async Task<IResult> EqualByLoadAsync(ManagementContext context, string by, CancellationToken ct)
+    {
+        var (traffic, loads) = await MeasureAsync(context, ct).ConfigureAwait(false);
+        var command = new RegistryCommands.EqualByLoad([.. traffic.Select(t => new VsLoad(t.Vs, loads[t.Vs]))], by);
+        var result = await context.AskRegistryAsync(command, ct).ConfigureAwait(false);
+        return result switch
+        {
+            RegistryReplies.ConfigurationChanged c => Ok(new { version = c.Version, by = "load", loads = LoadRows(traffic, loads) }),
+            RegistryReplies.ConfigurationRejected r => Error(StatusCodes.Status400BadRequest, r.Reason),
+            _ => Error(StatusCodes.Status409Conflict, "unexpected registry reply " + result.GetType().Name),
+        };
+    }
+
+    private static async Task<IResult> AdviseAsync(ManagementContext context, string? byText, CancellationToken ct)
+    {
+        var byLoad = ByLoad(byText);
+        var measured = byLoad ? await MeasureAsync(context, ct).ConfigureAwait(false) : default;
         var (states, placement, _) = await context.PlacementAsync(ct).ConfigureAwait(false);
         var topology = context.Topology;
-        var advice = Advisor.Advise(topology, states, placement);
+        var advice = Advisor.Advise(topology, states, placement, measured.Loads);
         static object Shares(IEnumerable<MemberShare> shares) => shares.Select(s => new
         {
             member = s.Member.Value,
@@ -521,6 +609,8 @@ public static class ManagementApi
         }).ToArray();
         return Ok(new
         {
+            by = byLoad ? "load" : "weight",
+            loads = byLoad ? LoadRows(measured.Traffic, measured.Loads) : null,
             balanced = advice.Balanced,
             spreadBefore = advice.SpreadBefore,
             spreadAfter = advice.SpreadAfter,
@@ -540,7 +630,7 @@ public static class ManagementApi
             }),
             // What `dist import` would take to apply it.
             import = advice.Changes.IsEmpty ? "" : VslsConfigFile.Export(advice.ToDocument(topology), DateTimeOffset.UtcNow, topology.Members,
-                topology.VirtualSystems.ToDictionary(v => v.Id, v => v.Name), "Advised by vsls ctl dist advise; apply with vsls ctl dist import."),
+                topology.VirtualSystems.ToDictionary(v => v.Id, v => v.Name), $"Advised by vsls ctl dist advise --by {(byLoad ? "load" : "weight")}; apply with vsls ctl dist import."),
         });
     }
 

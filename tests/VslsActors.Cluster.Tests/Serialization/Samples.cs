@@ -69,6 +69,7 @@ internal static class Samples
         if (Nullable.GetUnderlyingType(type) is { } underlying) return Value(underlying, seed);
         if (type == typeof(int)) return 17 + seed;
         if (type == typeof(long)) return 9_000_000_000L + seed;
+        if (type == typeof(double)) return 12.375 + seed;
         if (type == typeof(string)) return $"text-{seed}-é";
         if (type == typeof(bool)) return true;
         if (type == typeof(byte)) return (byte)(200 + seed);
