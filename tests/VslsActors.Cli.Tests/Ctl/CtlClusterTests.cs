@@ -203,6 +203,101 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
         }
     }
 
+    private static string[] Settings(string exported) =>
+        exported.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+
+    private async Task<JsonElement> DistAsync()
+    {
+        var show = await Ctl("dist", "show", "--json");
+        Assert.True(show.ExitCode == 0, show.Error);
+        using var doc = JsonDocument.Parse(show.Output);
+        return doc.RootElement.Clone();
+    }
+
+    private async Task<string> LastAuditAsync()
+    {
+        var audit = await Ctl("audit", "tail", "--json", "--limit", "1");
+        Assert.True(audit.ExitCode == 0, audit.Error);
+        using var doc = JsonDocument.Parse(audit.Output);
+        var last = doc.RootElement.GetProperty("changes").EnumerateArray().Last();
+        Assert.Equal("alice@member-2", last.GetProperty("by").GetString());
+        return last.GetProperty("what").GetString()!;
+    }
+
+    private async Task AssertRefusedAsync(string expected, params string[] args)
+    {
+        var before = await ExportAsync();
+        var r = await Ctl(args);
+        Assert.True(r.ExitCode == 2, $"{string.Join(" ", args)}: exit {r.ExitCode} ({r.Error})");
+        Assert.Contains(expected, Assert.Single(r.ErrorLines));
+        Assert.Empty(r.Output);
+        Assert.Equal(before, await ExportAsync());
+    }
+
+    [Fact]
+    public async Task Dist_equal_all_on_failback_and_export_import_change_the_lists_audit_and_round_trip()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"vsls-export-{Guid.NewGuid():N}.conf");
+        try
+        {
+            // export writes exactly what the registry holds.
+            var export = await Ctl("dist", "export", file);
+            Assert.True(export.ExitCode == 0, export.Error);
+            Assert.Equal($"wrote {file}", export.Output.Trim());
+            var exported = await File.ReadAllTextAsync(file);
+            Assert.Equal(await ExportAsync(), exported);
+            Assert.Equal(ManagedCluster.Topology.VirtualSystems.Length, Settings(exported).Count(l => char.IsDigit(l[0])));
+
+            // all-on: every VS's list starts with that member, and the placement follows.
+            var allOn = await Ctl("dist", "all-on", "member-2");
+            Assert.True(allOn.ExitCode == 0, allOn.Error);
+            Assert.Matches(@"^changed: the configuration is now at version \d+$", allOn.Output.Trim());
+            var dist = await DistAsync();
+            Assert.Equal("all-on", dist.GetProperty("distribution").GetString());
+            Assert.Equal("member-2", dist.GetProperty("allOnMember").GetString());
+            Assert.All(dist.GetProperty("vss").EnumerateArray(), v => Assert.Equal("member-2", v.GetProperty("priority")[0].GetString()));
+            Assert.Equal("set distribution to all-on member-2", await LastAuditAsync());
+            var human = await Ctl("dist", "show");
+            Assert.Contains("all-on", human.Output);
+            await AssertRefusedAsync("member-9", "dist", "all-on", "member-9");
+
+            // equal: the weighted spread over all three members again; --json gives the new version.
+            var equal = await Ctl("dist", "equal", "--json");
+            Assert.True(equal.ExitCode == 0, equal.Error);
+            using (var doc = JsonDocument.Parse(equal.Output))
+                Assert.Equal(dist.GetProperty("version").GetInt64() + 1, doc.RootElement.GetProperty("version").GetInt64());
+            dist = await DistAsync();
+            Assert.Equal("equal", dist.GetProperty("distribution").GetString());
+            var firsts = dist.GetProperty("vss").EnumerateArray().Select(v => v.GetProperty("priority")[0].GetString()).Distinct().ToArray();
+            Assert.Equal(3, firsts.Length);
+            Assert.Equal("set distribution to equal", await LastAuditAsync());
+
+            // failback: both modes, and a bad one refused.
+            foreach (var mode in new[] { "active-up", "primary-up" })
+            {
+                var failback = await Ctl("dist", "failback", mode);
+                Assert.True(failback.ExitCode == 0, failback.Error);
+                Assert.Equal(mode, (await DistAsync()).GetProperty("failback").GetString());
+                Assert.Equal($"set failback to {mode}", await LastAuditAsync());
+            }
+            await AssertRefusedAsync("'sideways' is not a failback mode", "dist", "failback", "sideways");
+            await AssertRefusedAsync("expects primary-up|active-up", "dist", "failback");
+            await AssertRefusedAsync("cannot write", "dist", "export", Path.Combine(file, "no-such-dir", "x.conf"));
+            await AssertRefusedAsync("cannot read", "dist", "import", file + ".missing");
+
+            // import of what export wrote: the same lists (and failback) as at the start.
+            await Ctl("dist", "all-on", "member-3");
+            var import = await Ctl("dist", "import", file);
+            Assert.True(import.ExitCode == 0, import.Error);
+            Assert.Equal(Settings(exported), Settings(await ExportAsync()));
+            Assert.StartsWith("import", await LastAuditAsync());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public async Task The_shell_runs_piped_lines_keeps_history_and_returns_the_last_failure()
     {
