@@ -6,7 +6,7 @@ namespace VslsActors.Cli.Tests.Dashboard;
 /// <summary>
 /// The dashboard page in headless Chromium against three real members: it asks for the token, shows
 /// the members x VSs matrix from the API, and follows a failover live (matrix and timeline) when the
-/// member a VS is Active on stops.
+/// member a VS is Active on stops — over the server-sent-event stream, with no polling request at all.
 /// </summary>
 [Collection("ctl cluster")]
 public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixture<ManagedCluster>
@@ -16,6 +16,9 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
 
     private static string? RoleOf(IWebDriver driver, int vs, string member) =>
         Script(driver, $"const c = document.querySelector('#matrix td[data-vs=\"{vs}\"][data-member=\"{member}\"]'); return c ? c.getAttribute('data-role') : null;");
+
+    private static string? Transport(IWebDriver driver) =>
+        Script(driver, "return document.querySelector('#status').getAttribute('data-transport')");
 
     private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what, Func<string> state)
     {
@@ -55,6 +58,7 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
         await WaitForAsync(() => RoleOf(driver, vs, "member-3") == "active" && RoleOf(driver, vs, standby) == "standby",
             TimeSpan.FromSeconds(20), $"VS {vs} Active on member-3, Standby on {standby}", Matrix);
         Assert.Equal("3", Script(driver, "return String(document.querySelectorAll('#members tbody tr').length)"));
+        Assert.Equal("stream", Transport(driver));
 
         await cluster.StopMemberAsync("member-3");
 
@@ -62,6 +66,13 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
             TimeSpan.FromSeconds(60), $"VS {vs} Active on {standby}, member-3 down", Matrix);
         await WaitForAsync(() => Script(driver, $"return String(document.querySelectorAll('#timeline li[data-kind=\"failover\"][data-vs=\"{vs}\"][data-from=\"member-3\"][data-to=\"{standby}\"]').length)") != "0",
             TimeSpan.FromSeconds(60), $"the failover of VS {vs} member-3 -> {standby} in the timeline", Matrix);
+        // Every update came over the stream: the browser's own record of the page's requests (resource
+        // timing, kept by the browser, not by the page's code) has no request to the polled routes.
+        Assert.Equal("stream", Transport(driver));
+        Assert.Equal("", Script(driver, "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /\\/api\\/v1\\/(cluster|ha|vs|audit)/.test(n)).join(' ')"));
+        // ...and that record does hold the page's fetch() calls: the stream request refused for the wrong
+        // token (finished, so recorded; the open stream is recorded only when it ends).
+        Assert.NotEqual("0", Script(driver, "return String(performance.getEntriesByType('resource').filter(e => e.name.endsWith('/api/v1/dashboard/stream')).length)"));
         // The page still holds the token (sessionStorage), so the live updates never asked again.
         Assert.Equal(ManagedCluster.Secret, Script(driver, "return sessionStorage.getItem('vsls-token')"));
     }
