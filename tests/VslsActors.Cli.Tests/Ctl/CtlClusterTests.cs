@@ -317,6 +317,58 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
     }
 
     [Fact]
+    public async Task At_a_terminal_tab_completes_up_recalls_and_ctrl_d_ends_with_the_last_failure()
+    {
+        using var term = PseudoTerminal.Start("ctl", "-e", Endpoint, "--token", ManagedCluster.Secret);
+        await term.WaitForAsync("vsls> ");
+
+        // One candidate: Tab completes the line in place (only the shell can have written "vs list ").
+        await term.TypeAsync("vs li\t");
+        await term.WaitForAsync("vs list ");
+        await term.TypeAsync("\r");
+        await term.WaitForAsync("corp-web");
+        await term.WaitForAsync("vsls> ", 2);
+
+        // Several candidates: listed under the line, the prompt comes back with what was typed.
+        await term.TypeAsync("c\t");
+        await term.WaitForAsync("cluster  conn");
+        await term.WaitForAsync("vsls> c");
+        // Backspace removes the "c" (else the next line would be "chistory", an unknown palette).
+        await term.TypeAsync("\x7f");
+        await term.WaitForAsync("\b \b");
+        await term.TypeAsync("history\r");
+        await term.WaitForAsync("1  vs list");
+        await term.WaitForAsync("vsls> ", 4);
+
+        // Up twice: "history", then "vs list " again; Enter runs it.
+        await term.TypeAsync("\x1b[A\x1b[A");
+        await term.WaitForAsync("vs list ", 2);
+        await term.TypeAsync("\r");
+        await term.WaitForAsync("corp-web", 2);
+        await term.WaitForAsync("vsls> ", 5);
+
+        await term.TypeAsync("vs show 99\r");
+        await term.WaitForAsync("vsls ctl: unknown VS 99");
+        await term.WaitForAsync("vsls> ", 6);
+
+        // Ctrl+D on an empty line ends the shell like the end of piped input: the last failure's code.
+        await term.TypeAsync("\x04");
+        Assert.Equal(2, await term.ExitCodeAsync());
+        Assert.DoesNotContain("unknown palette", term.Screen);
+    }
+
+    [Fact]
+    public async Task At_a_terminal_ctrl_c_ends_the_shell_at_once_with_130()
+    {
+        using var term = PseudoTerminal.Start("ctl", "-e", Endpoint, "--token", ManagedCluster.Secret);
+        await term.WaitForAsync("vsls> ");
+        await term.TypeAsync("clu");
+        await term.WaitForAsync("vsls> clu");
+        await term.TypeAsync("\x03");
+        Assert.Equal(130, await term.ExitCodeAsync());
+    }
+
+    [Fact]
     public async Task Cluster_tail_streams_the_members_until_interrupted()
     {
         using var client = new CtlClient(Endpoint, ManagedCluster.Secret);
