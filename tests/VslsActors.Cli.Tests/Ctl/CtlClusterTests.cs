@@ -299,6 +299,49 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
     }
 
     [Fact]
+    public async Task Audit_tail_reads_across_the_registry_snapshot_every_100_changes()
+    {
+        var original = await ExportAsync();
+        using var http = ManagedCluster.Client(Endpoint, ManagedCluster.Secret);
+        // 105 changes in a row cross at least one snapshot (every 100th journal event).
+        const int changes = 105;
+        long first = 0;
+        for (var weight = 1; weight <= changes; weight++)
+        {
+            var response = await http.PostAsync("dist/weight/6", new StringContent($"{{\"weight\":{weight}}}", Encoding.UTF8, "application/json"));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            if (weight == 1)
+            {
+                using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                first = doc.RootElement.GetProperty("version").GetInt64();
+            }
+        }
+        try
+        {
+            var audit = await Ctl("audit", "tail", "--json", "--limit", changes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(audit.ExitCode == 0, audit.Error);
+            using var doc = JsonDocument.Parse(audit.Output);
+            var entries = doc.RootElement.GetProperty("changes").EnumerateArray().ToArray();
+            Assert.Equal(changes, entries.Length);
+            for (var i = 0; i < changes; i++)
+            {
+                // Every change in order, none lost or repeated at the snapshot, each with its own before/after.
+                Assert.Equal(first + i, entries[i].GetProperty("version").GetInt64());
+                Assert.Equal($"set weight of VS 6 to {i + 1}", entries[i].GetProperty("what").GetString());
+                var diff = entries[i].GetProperty("diff").EnumerateArray().Select(d => d.GetString()!).ToArray();
+                Assert.Contains(diff, d => System.Text.RegularExpressions.Regex.IsMatch(d, $@"^\+ 6\s+{i + 1}\s"));
+                if (i > 0)
+                    Assert.Contains(diff, d => System.Text.RegularExpressions.Regex.IsMatch(d, $@"^- 6\s+{i}\s"));
+            }
+        }
+        finally
+        {
+            using var restore = await http.PostAsync("dist/import", new StringContent(original, Encoding.UTF8, "text/plain"));
+            Assert.True(restore.IsSuccessStatusCode, await restore.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
     public async Task The_shell_runs_piped_lines_keeps_history_and_returns_the_last_failure()
     {
         using var client = new CtlClient(Endpoint, ManagedCluster.Secret);
