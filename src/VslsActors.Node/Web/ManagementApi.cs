@@ -7,6 +7,8 @@ using Akka.Cluster.Sharding;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using VslsActors.Cluster.Export;
 using VslsActors.Cluster.Hosting;
 using VslsActors.Cluster.Protocol;
@@ -238,9 +240,10 @@ public static class ManagementApi
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         var (reader, subscription) = context.Events.Subscribe();
+        using var lifetime = StreamLifetime(http);
         using (subscription)
         {
-            var ct = http.RequestAborted;
+            var ct = lifetime.Token;
             try
             {
                 // First the members as they are now, so a client needs no second request.
@@ -259,10 +262,20 @@ public static class ManagementApi
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                // The client went away: the normal end of a stream.
+                // The client went away, or this member is stopping: the normal end of a stream.
             }
         }
     }
+
+    /// <summary>
+    /// Ends with the request or when the member begins to stop. Kestrel waits for open requests when the
+    /// host stops (up to its 60 s timeout), so a stream left open by a dashboard or <c>cluster tail</c>
+    /// would hold the member's shutdown, and with it the hand-off of its VSs.
+    /// </summary>
+    private static CancellationTokenSource StreamLifetime(HttpContext http) =>
+        CancellationTokenSource.CreateLinkedTokenSource(
+            http.RequestAborted,
+            http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
 
     /// <summary>How often the dashboard stream reads the cluster: at most one <c>state</c> event per period.</summary>
     public static readonly TimeSpan DashboardPeriod = TimeSpan.FromMilliseconds(500);
@@ -280,7 +293,8 @@ public static class ManagementApi
     {
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
-        var ct = http.RequestAborted;
+        using var lifetime = StreamLifetime(http);
+        var ct = lifetime.Token;
         string? last = null;
         var lastWrite = DateTime.UtcNow;
         try
@@ -307,7 +321,7 @@ public static class ManagementApi
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The page went away: the normal end of a stream.
+            // The page went away, or this member is stopping (the page then polls): the normal end of a stream.
         }
     }
 

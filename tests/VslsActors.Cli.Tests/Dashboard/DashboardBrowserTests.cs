@@ -17,6 +17,17 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
     private static string? RoleOf(IWebDriver driver, int vs, string member) =>
         Script(driver, $"const c = document.querySelector('#matrix td[data-vs=\"{vs}\"][data-member=\"{member}\"]'); return c ? c.getAttribute('data-role') : null;");
 
+    /// <summary>Reads a stream to its end (it must have one: the server closed it); 0 when it ended.</summary>
+    private static async Task<int> DrainAsync(Stream stream)
+    {
+        var buffer = new byte[8192];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (await stream.ReadAsync(buffer, cts.Token) is var n && n > 0)
+        {
+        }
+        return 0;
+    }
+
     private static string? Transport(IWebDriver driver) =>
         Script(driver, "return document.querySelector('#status').getAttribute('data-transport')");
 
@@ -60,7 +71,18 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
         Assert.Equal("3", Script(driver, "return String(document.querySelectorAll('#members tbody tr').length)"));
         Assert.Equal("stream", Transport(driver));
 
+        // Streams open on the member that stops (a dashboard, a `cluster tail`) must not hold its shutdown
+        // (Kestrel waits for open requests up to the host's 60 s timeout): they end when it begins to stop.
+        using var http = ManagedCluster.Client(cluster.Api["member-3"], ManagedCluster.Secret);
+        using var dashboardStream = await http.GetStreamAsync("dashboard/stream");
+        using var eventStream = await http.GetStreamAsync("cluster/events");
+        var firstEvent = new byte[6];
+        await dashboardStream.ReadExactlyAsync(firstEvent);
+        Assert.Equal("event:", System.Text.Encoding.ASCII.GetString(firstEvent));
+
         await cluster.StopMemberAsync("member-3");
+        Assert.Equal(0, await DrainAsync(dashboardStream));
+        Assert.Equal(0, await DrainAsync(eventStream));
 
         await WaitForAsync(() => RoleOf(driver, vs, standby) == "active" && RoleOf(driver, vs, "member-3") == "down",
             TimeSpan.FromSeconds(60), $"VS {vs} Active on {standby}, member-3 down", Matrix);
