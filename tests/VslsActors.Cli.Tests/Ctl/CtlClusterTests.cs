@@ -203,6 +203,18 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
         }
     }
 
+    /// <summary>
+    /// Waits until every VS runs where the placement puts it Active: a test that moves VSs leaves the
+    /// cluster settled, so the next test in this class does not start in the middle of hand-offs.
+    /// </summary>
+    private async Task SettledAsync() =>
+        await ManagedCluster.EventuallyAsync(async () =>
+        {
+            var vss = (await ManagedCluster.GetJsonAsync(Endpoint, "vs")).GetProperty("vss").EnumerateArray().ToArray();
+            return vss.Length == ManagedCluster.Topology.VirtualSystems.Length
+                && vss.All(v => v.GetProperty("runningOn").GetString() is { } on && on == v.GetProperty("active").GetString());
+        }, TimeSpan.FromSeconds(30), "every VS running on its Active member");
+
     private static string[] Settings(string exported) =>
         exported.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
 
@@ -295,6 +307,7 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
         finally
         {
             File.Delete(file);
+            await SettledAsync();
         }
     }
 
@@ -338,6 +351,7 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
         {
             using var restore = await http.PostAsync("dist/import", new StringContent(original, Encoding.UTF8, "text/plain"));
             Assert.True(restore.IsSuccessStatusCode, await restore.Content.ReadAsStringAsync());
+            await SettledAsync();
         }
     }
 
