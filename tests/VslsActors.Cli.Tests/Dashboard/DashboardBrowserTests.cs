@@ -1,4 +1,5 @@
 using OpenQA.Selenium;
+using VslsActors.Cli.Ctl;
 using VslsActors.Cli.Tests.Ctl;
 
 namespace VslsActors.Cli.Tests.Dashboard;
@@ -16,6 +17,26 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
 
     private static string? RoleOf(IWebDriver driver, int vs, string member) =>
         Script(driver, $"const c = document.querySelector('#matrix td[data-vs=\"{vs}\"][data-member=\"{member}\"]'); return c ? c.getAttribute('data-role') : null;");
+
+    /// <summary>Collects what is written; <see cref="Seen"/> completes once <paramref name="text"/> was.</summary>
+    private sealed class SignalWriter(string text) : TextWriter
+    {
+        private readonly System.Text.StringBuilder _written = new();
+
+        public TaskCompletionSource Seen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_written)
+            {
+                _written.Append(value);
+                if (value == '\n' && _written.ToString().Contains(text, StringComparison.Ordinal))
+                    Seen.TrySetResult();
+            }
+        }
+    }
 
     /// <summary>Reads a stream to its end (it must have one: the server closed it); 0 when it ended.</summary>
     private static async Task<int> DrainAsync(Stream stream)
@@ -79,10 +100,18 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
         var firstEvent = new byte[6];
         await dashboardStream.ReadExactlyAsync(firstEvent);
         Assert.Equal("event:", System.Text.Encoding.ASCII.GetString(firstEvent));
+        using var client = new CtlClient(cluster.Api["member-3"], ManagedCluster.Secret);
+        var tailOutput = new SignalWriter("member-3");
+        var tailError = new StringWriter();
+        var tail = CtlCommand.RunOneAsync(client, ["cluster", "tail"], new CtlFlags(), tailOutput, tailError, CancellationToken.None);
+        await tailOutput.Seen.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
         await cluster.StopMemberAsync("member-3");
         Assert.Equal(0, await DrainAsync(dashboardStream));
         Assert.Equal(0, await DrainAsync(eventStream));
+        // `cluster tail` runs until interrupted: the member ending it is a failure, said in one line.
+        Assert.Equal(1, await tail.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("ended the stream", Assert.Single(tailError.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)));
 
         await WaitForAsync(() => RoleOf(driver, vs, standby) == "active" && RoleOf(driver, vs, "member-3") == "down",
             TimeSpan.FromSeconds(60), $"VS {vs} Active on {standby}, member-3 down", Matrix);
