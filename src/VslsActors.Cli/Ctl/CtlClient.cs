@@ -46,7 +46,10 @@ public sealed class CtlClient : IDisposable
     public Task<string> PostAsync(string path, object? json, CancellationToken ct, string? text = null) =>
         SendAsync(HttpMethod.Post, path, json, text, ct);
 
-    /// <summary>GET a server-sent-event stream; <paramref name="onEvent"/> gets each (event, data) until cancelled or the stream ends.</summary>
+    /// <summary>
+    /// GET a server-sent-event stream; <paramref name="onEvent"/> gets each (event, data) until cancelled.
+    /// </summary>
+    /// <exception cref="CtlException">The member ended the stream or the connection broke (exit 1).</exception>
     public async Task StreamAsync(string path, Func<string, string, Task> onEvent, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -54,13 +57,24 @@ public sealed class CtlClient : IDisposable
         await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         string kind = "message";
-        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        try
         {
-            if (line.StartsWith("event: ", StringComparison.Ordinal))
-                kind = line["event: ".Length..];
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-                await onEvent(kind, line["data: ".Length..]).ConfigureAwait(false);
+            while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal))
+                    kind = line["event: ".Length..];
+                else if (line.StartsWith("data: ", StringComparison.Ordinal))
+                    await onEvent(kind, line["data: ".Length..]).ConfigureAwait(false);
+            }
         }
+        catch (IOException e) when (!ct.IsCancellationRequested)
+        {
+            throw new CtlException($"the stream from {Endpoint} broke: {e.Message}", Failed);
+        }
+        // A stream only ends from the member's side when it stops (or drops the connection): not a
+        // normal end for a command that runs until interrupted.
+        ct.ThrowIfCancellationRequested();
+        throw new CtlException($"{Endpoint} ended the stream (the member is stopping?)", Failed);
     }
 
     private async Task<string> SendAsync(HttpMethod method, string path, object? json, string? text, CancellationToken ct)

@@ -7,6 +7,8 @@ using Akka.Cluster.Sharding;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using VslsActors.Cluster.Export;
 using VslsActors.Cluster.Hosting;
 using VslsActors.Cluster.Protocol;
@@ -116,6 +118,7 @@ public static class ManagementApi
         api.MapGet("/plan/fail", (string? members, CancellationToken ct) => Guard(() => PlanFailAsync(context, members, ct)));
         api.MapGet("/actors", (string? path, int? depth, CancellationToken ct) => Guard(() => ActorsAsync(context, path ?? "/user", depth ?? 3, ct)));
         api.MapGet("/audit", (int? last, CancellationToken ct) => Guard(() => AuditAsync(context, last ?? 20, ct)));
+        api.MapGet("/dashboard/stream", (HttpContext http) => StreamDashboardAsync(http, context));
         app.MapFallback("/api/{**rest}", () => Error(StatusCodes.Status404NotFound, "no such route (see docs/management-api.md)"));
     }
 
@@ -240,9 +243,10 @@ public static class ManagementApi
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         var (reader, subscription) = context.Events.Subscribe();
+        using var lifetime = StreamLifetime(http);
         using (subscription)
         {
-            var ct = http.RequestAborted;
+            var ct = lifetime.Token;
             try
             {
                 // First the members as they are now, so a client needs no second request.
@@ -261,9 +265,89 @@ public static class ManagementApi
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                // The client went away: the normal end of a stream.
+                // The client went away, or this member is stopping: the normal end of a stream.
             }
         }
+    }
+
+    /// <summary>
+    /// Ends with the request or when the member begins to stop. Kestrel waits for open requests when the
+    /// host stops (up to its 60 s timeout), so a stream left open by a dashboard or <c>cluster tail</c>
+    /// would hold the member's shutdown, and with it the hand-off of its VSs.
+    /// </summary>
+    private static CancellationTokenSource StreamLifetime(HttpContext http) =>
+        CancellationTokenSource.CreateLinkedTokenSource(
+            http.RequestAborted,
+            http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+
+    /// <summary>How often the dashboard stream reads the cluster: at most one <c>state</c> event per period.</summary>
+    public static readonly TimeSpan DashboardPeriod = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A comment line after this long without an event, so proxies and the page see the stream alive.</summary>
+    public static readonly TimeSpan DashboardKeepAlive = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// <c>GET /dashboard/stream</c>: server-sent events for the dashboard. Every <see cref="DashboardPeriod"/>
+    /// the member reads what the page shows (cluster, ha, vs, audit: the bodies of those routes) and sends
+    /// a <c>state</c> event only when it differs from the last one sent; a read that fails sends one
+    /// <c>error</c> event and the stream goes on. The page then makes no request of its own per update.
+    /// </summary>
+    private static async Task StreamDashboardAsync(HttpContext http, ManagementContext context)
+    {
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        using var lifetime = StreamLifetime(http);
+        var ct = lifetime.Token;
+        string? last = null;
+        var lastWrite = DateTime.UtcNow;
+        try
+        {
+            using var timer = new PeriodicTimer(DashboardPeriod);
+            do
+            {
+                var (kind, data) = await DashboardStateAsync(context, ct).ConfigureAwait(false);
+                var text = $"event: {kind}\ndata: {data}\n\n";
+                if (text != last)
+                {
+                    await http.Response.WriteAsync(text, ct).ConfigureAwait(false);
+                    last = text;
+                    lastWrite = DateTime.UtcNow;
+                }
+                else if (DateTime.UtcNow - lastWrite >= DashboardKeepAlive)
+                {
+                    await http.Response.WriteAsync(": keep-alive\n\n", ct).ConfigureAwait(false);
+                    lastWrite = DateTime.UtcNow;
+                }
+                await http.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The page went away, or this member is stopping (the page then polls): the normal end of a stream.
+        }
+    }
+
+    /// <summary>One dashboard event: <c>state</c> {cluster, ha, vs, audit} or <c>error</c> {error}.</summary>
+    private static async Task<(string Kind, string Data)> DashboardStateAsync(ManagementContext context, CancellationToken ct)
+    {
+        // The same bodies as the routes, through the same guard, so the page renders either transport alike.
+        var parts = new[]
+        {
+            ("cluster", await Guard(() => Task.FromResult(ClusterShow(context))).ConfigureAwait(false)),
+            ("ha", await Guard(() => HaStatAsync(context, ct)).ConfigureAwait(false)),
+            ("vs", await Guard(() => VsListAsync(context, null, ct)).ConfigureAwait(false)),
+            ("audit", await Guard(() => AuditAsync(context, 20, ct)).ConfigureAwait(false)),
+        };
+        var state = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (name, result) in parts)
+        {
+            var value = (result as IValueHttpResult)?.Value;
+            if ((result as IStatusCodeHttpResult)?.StatusCode is not (null or StatusCodes.Status200OK))
+                return ("error", JsonSerializer.Serialize(value, ManagementJson.Options));
+            state[name] = value;
+        }
+        return ("state", JsonSerializer.Serialize(state, ManagementJson.Options));
     }
 
     private static Task WriteEventAsync(HttpContext http, string kind, MembershipEvent e, CancellationToken ct) =>

@@ -203,6 +203,158 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
         }
     }
 
+    /// <summary>
+    /// Waits until every VS runs where the placement puts it Active: a test that moves VSs leaves the
+    /// cluster settled, so the next test in this class does not start in the middle of hand-offs.
+    /// </summary>
+    private async Task SettledAsync() =>
+        await ManagedCluster.EventuallyAsync(async () =>
+        {
+            var vss = (await ManagedCluster.GetJsonAsync(Endpoint, "vs")).GetProperty("vss").EnumerateArray().ToArray();
+            return vss.Length == ManagedCluster.Topology.VirtualSystems.Length
+                && vss.All(v => v.GetProperty("runningOn").GetString() is { } on && on == v.GetProperty("active").GetString());
+        }, TimeSpan.FromSeconds(30), "every VS running on its Active member");
+
+    private static string[] Settings(string exported) =>
+        exported.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+
+    private async Task<JsonElement> DistAsync()
+    {
+        var show = await Ctl("dist", "show", "--json");
+        Assert.True(show.ExitCode == 0, show.Error);
+        using var doc = JsonDocument.Parse(show.Output);
+        return doc.RootElement.Clone();
+    }
+
+    private async Task<string> LastAuditAsync()
+    {
+        var audit = await Ctl("audit", "tail", "--json", "--limit", "1");
+        Assert.True(audit.ExitCode == 0, audit.Error);
+        using var doc = JsonDocument.Parse(audit.Output);
+        var last = doc.RootElement.GetProperty("changes").EnumerateArray().Last();
+        Assert.Equal("alice@member-2", last.GetProperty("by").GetString());
+        return last.GetProperty("what").GetString()!;
+    }
+
+    private async Task AssertRefusedAsync(string expected, params string[] args)
+    {
+        var before = await ExportAsync();
+        var r = await Ctl(args);
+        Assert.True(r.ExitCode == 2, $"{string.Join(" ", args)}: exit {r.ExitCode} ({r.Error})");
+        Assert.Contains(expected, Assert.Single(r.ErrorLines));
+        Assert.Empty(r.Output);
+        Assert.Equal(before, await ExportAsync());
+    }
+
+    [Fact]
+    public async Task Dist_equal_all_on_failback_and_export_import_change_the_lists_audit_and_round_trip()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"vsls-export-{Guid.NewGuid():N}.conf");
+        try
+        {
+            // export writes exactly what the registry holds.
+            var export = await Ctl("dist", "export", file);
+            Assert.True(export.ExitCode == 0, export.Error);
+            Assert.Equal($"wrote {file}", export.Output.Trim());
+            var exported = await File.ReadAllTextAsync(file);
+            Assert.Equal(await ExportAsync(), exported);
+            Assert.Equal(ManagedCluster.Topology.VirtualSystems.Length, Settings(exported).Count(l => char.IsDigit(l[0])));
+
+            // all-on: every VS's list starts with that member, and the placement follows.
+            var allOn = await Ctl("dist", "all-on", "member-2");
+            Assert.True(allOn.ExitCode == 0, allOn.Error);
+            Assert.Matches(@"^changed: the configuration is now at version \d+$", allOn.Output.Trim());
+            var dist = await DistAsync();
+            Assert.Equal("all-on", dist.GetProperty("distribution").GetString());
+            Assert.Equal("member-2", dist.GetProperty("allOnMember").GetString());
+            Assert.All(dist.GetProperty("vss").EnumerateArray(), v => Assert.Equal("member-2", v.GetProperty("priority")[0].GetString()));
+            Assert.Equal("set distribution to all-on member-2", await LastAuditAsync());
+            var human = await Ctl("dist", "show");
+            Assert.Contains("all-on", human.Output);
+            await AssertRefusedAsync("member-9", "dist", "all-on", "member-9");
+
+            // equal: the weighted spread over all three members again; --json gives the new version.
+            var equal = await Ctl("dist", "equal", "--json");
+            Assert.True(equal.ExitCode == 0, equal.Error);
+            using (var doc = JsonDocument.Parse(equal.Output))
+                Assert.Equal(dist.GetProperty("version").GetInt64() + 1, doc.RootElement.GetProperty("version").GetInt64());
+            dist = await DistAsync();
+            Assert.Equal("equal", dist.GetProperty("distribution").GetString());
+            var firsts = dist.GetProperty("vss").EnumerateArray().Select(v => v.GetProperty("priority")[0].GetString()).Distinct().ToArray();
+            Assert.Equal(3, firsts.Length);
+            Assert.Equal("set distribution to equal", await LastAuditAsync());
+
+            // failback: both modes, and a bad one refused.
+            foreach (var mode in new[] { "active-up", "primary-up" })
+            {
+                var failback = await Ctl("dist", "failback", mode);
+                Assert.True(failback.ExitCode == 0, failback.Error);
+                Assert.Equal(mode, (await DistAsync()).GetProperty("failback").GetString());
+                Assert.Equal($"set failback to {mode}", await LastAuditAsync());
+            }
+            await AssertRefusedAsync("'sideways' is not a failback mode", "dist", "failback", "sideways");
+            await AssertRefusedAsync("expects primary-up|active-up", "dist", "failback");
+            await AssertRefusedAsync("cannot write", "dist", "export", Path.Combine(file, "no-such-dir", "x.conf"));
+            await AssertRefusedAsync("cannot read", "dist", "import", file + ".missing");
+
+            // import of what export wrote: the same lists (and failback) as at the start.
+            await Ctl("dist", "all-on", "member-3");
+            var import = await Ctl("dist", "import", file);
+            Assert.True(import.ExitCode == 0, import.Error);
+            Assert.Equal(Settings(exported), Settings(await ExportAsync()));
+            Assert.StartsWith("import", await LastAuditAsync());
+        }
+        finally
+        {
+            File.Delete(file);
+            await SettledAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Audit_tail_reads_across_the_registry_snapshot_every_100_changes()
+    {
+        var original = await ExportAsync();
+        using var http = ManagedCluster.Client(Endpoint, ManagedCluster.Secret);
+        // 105 changes in a row cross at least one snapshot (every 100th journal event).
+        const int changes = 105;
+        long first = 0;
+        for (var weight = 1; weight <= changes; weight++)
+        {
+            var response = await http.PostAsync("dist/weight/6", new StringContent($"{{\"weight\":{weight}}}", Encoding.UTF8, "application/json"));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            if (weight == 1)
+            {
+                using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                first = doc.RootElement.GetProperty("version").GetInt64();
+            }
+        }
+        try
+        {
+            var audit = await Ctl("audit", "tail", "--json", "--limit", changes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(audit.ExitCode == 0, audit.Error);
+            using var doc = JsonDocument.Parse(audit.Output);
+            var entries = doc.RootElement.GetProperty("changes").EnumerateArray().ToArray();
+            Assert.Equal(changes, entries.Length);
+            for (var i = 0; i < changes; i++)
+            {
+                // Every change in order, none lost or repeated at the snapshot, each with its own before/after.
+                Assert.Equal(first + i, entries[i].GetProperty("version").GetInt64());
+                Assert.Equal($"set weight of VS 6 to {i + 1}", entries[i].GetProperty("what").GetString());
+                var diff = entries[i].GetProperty("diff").EnumerateArray().Select(d => d.GetString()!).ToArray();
+                Assert.Contains(diff, d => System.Text.RegularExpressions.Regex.IsMatch(d, $@"^\+ 6\s+{i + 1}\s"));
+                if (i > 0)
+                    Assert.Contains(diff, d => System.Text.RegularExpressions.Regex.IsMatch(d, $@"^- 6\s+{i}\s"));
+            }
+        }
+        finally
+        {
+            using var restore = await http.PostAsync("dist/import", new StringContent(original, Encoding.UTF8, "text/plain"));
+            Assert.True(restore.IsSuccessStatusCode, await restore.Content.ReadAsStringAsync());
+            await SettledAsync();
+        }
+    }
+
     [Fact]
     public async Task The_shell_runs_piped_lines_keeps_history_and_returns_the_last_failure()
     {
@@ -219,6 +371,58 @@ public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<Mana
         Assert.Contains("2  cluster show", output.ToString());
         Assert.Contains("unknown VS 99", error.ToString());
         Assert.DoesNotContain("not reached", output.ToString() + error.ToString());
+    }
+
+    [Fact]
+    public async Task At_a_terminal_tab_completes_up_recalls_and_ctrl_d_ends_with_the_last_failure()
+    {
+        using var term = PseudoTerminal.Start("ctl", "-e", Endpoint, "--token", ManagedCluster.Secret);
+        await term.WaitForAsync("vsls> ");
+
+        // One candidate: Tab completes the line in place (only the shell can have written "vs list ").
+        await term.TypeAsync("vs li\t");
+        await term.WaitForAsync("vs list ");
+        await term.TypeAsync("\r");
+        await term.WaitForAsync("corp-web");
+        await term.WaitForAsync("vsls> ", 2);
+
+        // Several candidates: listed under the line, the prompt comes back with what was typed.
+        await term.TypeAsync("c\t");
+        await term.WaitForAsync("cluster  conn");
+        await term.WaitForAsync("vsls> c");
+        // Backspace removes the "c" (else the next line would be "chistory", an unknown palette).
+        await term.TypeAsync("\x7f");
+        await term.WaitForAsync("\b \b");
+        await term.TypeAsync("history\r");
+        await term.WaitForAsync("1  vs list");
+        await term.WaitForAsync("vsls> ", 4);
+
+        // Up twice: "history", then "vs list " again; Enter runs it.
+        await term.TypeAsync("\x1b[A\x1b[A");
+        await term.WaitForAsync("vs list ", 2);
+        await term.TypeAsync("\r");
+        await term.WaitForAsync("corp-web", 2);
+        await term.WaitForAsync("vsls> ", 5);
+
+        await term.TypeAsync("vs show 99\r");
+        await term.WaitForAsync("vsls ctl: unknown VS 99");
+        await term.WaitForAsync("vsls> ", 6);
+
+        // Ctrl+D on an empty line ends the shell like the end of piped input: the last failure's code.
+        await term.TypeAsync("\x04");
+        Assert.Equal(2, await term.ExitCodeAsync());
+        Assert.DoesNotContain("unknown palette", term.Screen);
+    }
+
+    [Fact]
+    public async Task At_a_terminal_ctrl_c_ends_the_shell_at_once_with_130()
+    {
+        using var term = PseudoTerminal.Start("ctl", "-e", Endpoint, "--token", ManagedCluster.Secret);
+        await term.WaitForAsync("vsls> ");
+        await term.TypeAsync("clu");
+        await term.WaitForAsync("vsls> clu");
+        await term.TypeAsync("\x03");
+        Assert.Equal(130, await term.ExitCodeAsync());
     }
 
     [Fact]

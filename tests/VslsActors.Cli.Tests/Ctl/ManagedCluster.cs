@@ -19,7 +19,7 @@ namespace VslsActors.Cli.Tests.Ctl;
 /// actors, the management API on loopback HTTP/1.1 ports), sharing one SQLite file; shared by the ctl
 /// and API tests of one class so the cluster forms once.
 /// </summary>
-public sealed class ManagedCluster : IAsyncLifetime
+public class ManagedCluster : IAsyncLifetime
 {
     /// <summary>The tokens every member accepts: name → secret.</summary>
     public const string Tokens = "alice:s3cret,ops:xyz";
@@ -28,7 +28,22 @@ public sealed class ManagedCluster : IAsyncLifetime
 
     private readonly List<IHost> _hosts = [];
     private readonly Dictionary<string, IHost> _byName = [];
+    private readonly List<IHost> _killed = [];
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"vsls-ctl-tests-{Guid.NewGuid():N}.db");
+    private readonly string _extraHocon;
+    private string _seed = "";
+
+    /// <summary>Three members with the production settings.</summary>
+    public ManagedCluster()
+        : this("")
+    {
+    }
+
+    /// <summary>Three members with <paramref name="extraHocon"/> over the production settings.</summary>
+    protected ManagedCluster(string extraHocon)
+    {
+        _extraHocon = extraHocon;
+    }
 
     public static Topology Topology { get; } = TopologyLoader.Parse(SampleTopology.Text(), "sample topology");
 
@@ -37,29 +52,12 @@ public sealed class ManagedCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // All ports chosen together (held open while choosing), so no two members get the same one.
         var ports = LocalPorts.Free(6);
-        var names = new[] { "member-1", "member-2", "member-3" };
-        var seed = $"akka.tcp://{VslsClusterOptions.SystemName}@127.0.0.1:{ports[0]}";
+        _seed = $"akka.tcp://{VslsClusterOptions.SystemName}@127.0.0.1:{ports[0]}";
+        string[] names = ["member-1", "member-2", "member-3"];
         for (var i = 0; i < names.Length; i++)
-        {
-            var cluster = new VslsClusterOptions
-            {
-                Member = new MemberName(names[i]),
-                Host = "127.0.0.1",
-                Port = ports[i],
-                SeedNodes = [seed],
-                Topology = Topology,
-                Database = new DatabaseOptions(DatabaseProvider.Sqlite, $"Data Source={_database}"),
-                HostsVirtualSystems = true,
-                ExtraHocon = "akka.loglevel = WARNING\nakka.log-dead-letters = off\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
-            };
-            var api = new ManagementOptions { Port = ports[3 + i] }.WithTokens(Tokens);
-            var host = VslsHostFactory.Build(cluster, l => l.ClearProviders(), ingress: null, management: api);
-            _hosts.Add(host);
-            _byName[names[i]] = host;
-            await host.StartAsync();
-            Api[names[i]] = api.Endpoint;
-        }
+            await StartMemberAsync(names[i], (ports[i], ports[3 + i]));
         // Ready when every member's API sees three Up members and every VS has a region to run in.
         await EventuallyAsync(async () =>
         {
@@ -72,6 +70,49 @@ public sealed class ManagedCluster : IAsyncLifetime
             var shards = await GetJsonAsync(Api["member-1"], "sharding/shard-stats");
             return shards.GetProperty("shards").GetArrayLength() == Topology.VirtualSystems.Length;
         }, TimeSpan.FromSeconds(45), "three members Up and every VS started");
+    }
+
+    /// <summary>
+    /// Starts member <paramref name="name"/> on <paramref name="ports"/> (default: two free ones), or again, after it left or was downed: a new incarnation on new
+    /// ports, as a restarted process would be) and joins it to the seed.
+    /// </summary>
+    public async Task StartMemberAsync(string name, (int Akka, int Api)? ports = null)
+    {
+        var (akkaPort, apiPort) = ports ?? (LocalPorts.Free(2) is [var a, var b] ? (a, b) : throw new InvalidOperationException("no free ports"));
+        var cluster = new VslsClusterOptions
+        {
+            Member = new MemberName(name),
+            Host = "127.0.0.1",
+            Port = akkaPort,
+            SeedNodes = [_seed],
+            Topology = Topology,
+            Database = new DatabaseOptions(DatabaseProvider.Sqlite, $"Data Source={_database}"),
+            HostsVirtualSystems = true,
+            ExtraHocon = "akka.loglevel = WARNING\nakka.log-dead-letters = off\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off\n" + _extraHocon,
+        };
+        var api = new ManagementOptions { Port = apiPort }.WithTokens(Tokens);
+        var host = VslsHostFactory.Build(cluster, l => l.ClearProviders(), ingress: null, management: api);
+        _hosts.Add(host);
+        _byName[name] = host;
+        await host.StartAsync();
+        Api[name] = api.Endpoint;
+    }
+
+    /// <summary>
+    /// Makes member <paramref name="name"/> unreachable the way a crashed process or a cut cable does:
+    /// its remoting transport is shut down under it (sockets closed, no leave, no goodbye gossip), so the
+    /// others stop hearing its heartbeats and their failure detectors mark it unreachable. Nothing downs
+    /// it unless the cluster's settings do.
+    /// </summary>
+    public async Task KillMemberAsync(string name)
+    {
+        var host = _byName[name];
+        _byName.Remove(name);
+        _hosts.Remove(host);
+        _killed.Add(host);
+        Api.Remove(name);
+        var system = (ExtendedActorSystem)host.Services.GetRequiredService<ActorSystem>();
+        await ((Akka.Remote.RemoteActorRefProvider)system.Provider).Transport.Shutdown();
     }
 
     /// <summary>Stops a member the way its process ends on SIGTERM (graceful leave: its VSs hand off).</summary>
@@ -127,6 +168,13 @@ public sealed class ManagedCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // A member cut off by KillMemberAsync cannot leave: its shutdown waits out the leave phases'
+        // timeouts, so it runs alongside the others' graceful stops rather than after them.
+        var killed = _killed.Select(async host =>
+        {
+            await host.Services.GetRequiredService<ActorSystem>().Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+            host.Dispose();
+        }).ToList();
         foreach (var host in Enumerable.Reverse(_hosts))
         {
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
@@ -140,6 +188,7 @@ public sealed class ManagedCluster : IAsyncLifetime
             }
             host.Dispose();
         }
+        await Task.WhenAll(killed);
         foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
             File.Delete(file);
     }
