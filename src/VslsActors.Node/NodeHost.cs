@@ -73,6 +73,9 @@ public static class NodeHost
     {
         var topology = NodePreflight.LoadTopology(options.TopologyPath);
         NodePreflight.CheckMember(topology, options.Member, options.TopologyPath);
+        // Before the port and the database: a bad certificate is the operator's mistake to fix first, and nothing is bound yet.
+        var tls = NodePreflight.LoadTls(options.Tls, DateTime.UtcNow);
+        NodePreflight.CheckSeedSchemes(options.SeedAddresses(), tls is not null);
         NodePreflight.CheckPort(options.Host, options.Port);
         string? extraHocon = null;
         if (options.ConfigPath is { } configPath)
@@ -102,6 +105,7 @@ public static class NodeHost
             Database = options.Database,
             HostsVirtualSystems = true,
             ExtraHocon = extraHocon,
+            Tls = tls,
         };
     }
 }
