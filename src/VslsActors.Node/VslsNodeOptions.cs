@@ -80,7 +80,7 @@ public sealed record VslsNodeOptions
             $"topology: {TopologyPath}",
             $"config: {ConfigPath ?? "(none)"}",
             $"ingress: {(Ingress is null ? "off" : Ingress.Endpoint)}",
-            $"api: {(Management is null ? "off" : Management.Enabled ? Management.Endpoint + " (tokens: " + string.Join(", ", Management.Tokens.Keys.Order(StringComparer.Ordinal)) + ")" : Management.Endpoint + " (disabled: no token)")}",
+            $"api: {(Management is null ? "off" : Management.Enabled ? Management.Endpoint + " (tokens: " + string.Join(", ", Management.Tokens.Values.Distinct().Order(StringComparer.Ordinal)) + ")" : Management.Endpoint + " (disabled: no token)")}",
             Tls.Enabled
                 ? $"tls: on (certificate {Tls.Certificate!.Path}, key {Tls.Key?.Path ?? "in the certificate file"}, CA {Tls.Ca?.Path ?? "(none)"}, password {(Tls.PasswordFile is { } f ? "from " + f.Path : Tls.Password is null ? "none" : "given")})"
                 : "tls: off",

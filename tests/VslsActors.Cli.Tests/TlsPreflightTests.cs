@@ -171,8 +171,10 @@ public sealed class TlsPreflightTests : IDisposable
     public async Task Dry_run_prints_the_tls_settings_and_the_ssl_seed_scheme_without_reading_files()
     {
         var r = await CliRun.InProcessAsync("node", "--dry-run", "--member", "member-2", "--seeds", "member-1:4053",
-            "--tls-cert", "/nowhere/member-2.pfx", "--tls-ca", "/nowhere/ca.crt");
+            "--tls-cert", "/nowhere/member-2.pfx", "--tls-ca", "/nowhere/ca.crt", "--api-token", "ops:do-not-print-me");
         Assert.Equal(0, r.ExitCode);
+        Assert.Contains("(tokens: ops)", r.Output);
+        Assert.DoesNotContain("do-not-print-me", r.Output);
         Assert.Contains("seeds: akka.ssl.tcp://vsls@member-1:4053", r.Output);
         Assert.Contains("tls: on (certificate /nowhere/member-2.pfx", r.Output);
     }
