@@ -89,8 +89,8 @@ public sealed class TlsClusterTests
                     "--ingress", "off", "--api", "off", "--tls-cert", strangerPfx, "--tls-ca", strangerCa);
                 Assert.Equal(NodeExitCodes.RemovedFromCluster, r.ExitCode);
                 Assert.Contains("vsls node: member member-3 stopped: a TLS handshake with another member failed", Assert.Single(r.ErrorLines));
-                Assert.Contains($"TLS: refused ssl.tcp://vsls@127.0.0.1:{ports[0]}: certificate 'CN=member-1'", r.Output);
-                Assert.Contains("is not trusted", r.Output);
+                Assert.True(r.Output.Contains($"TLS: refused ssl.tcp://vsls@127.0.0.1:{ports[0]}: certificate 'CN=member-1'", StringComparison.Ordinal)
+                    && r.Output.Contains("is not trusted", StringComparison.Ordinal), "the stranger's log says which certificate it refused and why:\n" + r.Output);
             }
 
             // The plain member's bytes are no TLS handshake: member-1 drops the connection and says so.
