@@ -75,7 +75,10 @@ public static class NodeHost
             // Akka.Remote 1.5.73 (DotNetty TcpClientHandler) runs CoordinatedShutdown when a TLS handshake it
             // started fails: the peer refused our certificate, or we refused its. The reason type is internal.
             case not null when reason.GetType().Name == "TlsHandshakeFailureReason":
-                await error.WriteLineAsync($"vsls node: member {options.Member} stopped: a TLS handshake with another member failed (one of the two certificates is not accepted by the other; the log above says which and why)").ConfigureAwait(false);
+                var why = cluster.Tls?.Refusals.Last is { } refused
+                    ? refused
+                    : "one of the two certificates is not accepted by the other; the log above says which and why";
+                await error.WriteLineAsync($"vsls node: member {options.Member} stopped: a TLS handshake with another member failed ({why})").ConfigureAwait(false);
                 return NodeExitCodes.RemovedFromCluster;
             case CoordinatedShutdown.ClusterJoinUnsuccessfulReason:
                 await error.WriteLineAsync($"vsls node: member {options.Member} could not join the cluster through its seeds ({string.Join(", ", options.SeedAddresses())})").ConfigureAwait(false);

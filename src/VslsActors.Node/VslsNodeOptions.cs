@@ -305,4 +305,11 @@ public sealed record TlsFiles
 
     /// <summary>True when a certificate is given: TLS is on.</summary>
     public bool Enabled => Certificate is not null;
+
+    // The generated ToString would print the password wherever options are logged.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Certificate = {Certificate}, Key = {Key}, Password = {(Password is null ? "(none)" : "(given)")}, PasswordFile = {PasswordFile}, Ca = {Ca}");
+        return true;
+    }
 }

@@ -165,6 +165,7 @@ public sealed class TlsPreflightTests : IDisposable
             Assert.Equal(_ca.Thumbprint, Assert.Single(tls.TrustedCas).Thumbprint);
         }
         Assert.Null(NodePreflight.LoadTls(new TlsFiles(), DateTime.UtcNow));
+        Assert.DoesNotContain(Password, forms[0].ToString());
     }
 
     [Fact]

@@ -14,7 +14,26 @@ namespace VslsActors.Cluster.Hosting;
 /// certificate (inbound connections) and the client certificate (outbound connections).</param>
 /// <param name="TrustedCas">The trust roots: a peer is accepted only when its certificate chains to one
 /// of these (the machine's own trust store plays no part).</param>
-public sealed record VslsTlsOptions(X509Certificate2 Certificate, X509Certificate2Collection TrustedCas);
+public sealed record VslsTlsOptions(X509Certificate2 Certificate, X509Certificate2Collection TrustedCas)
+{
+    /// <summary>The peers this member refused, latest last (for the exit line of <c>vsls node</c>).</summary>
+    public TlsRefusals Refusals { get; } = new();
+}
+
+/// <summary>
+/// The last peer certificate this member refused, and why: Akka.Remote stops a member whose outbound
+/// handshake fails, and its exit line then says which certificate and why without depending on the log
+/// reaching the console before the process ends.
+/// </summary>
+public sealed class TlsRefusals
+{
+    private volatile string? _last;
+
+    /// <summary>The latest refusal as one line, or null when none happened.</summary>
+    public string? Last => _last;
+
+    internal void Add(string line) => _last = line;
+}
 
 /// <summary>
 /// How TLS is put on Akka.Remote's DotNetty transport, and the check every peer certificate goes through.
@@ -63,7 +82,7 @@ public static class VslsTls
                 // Akka's own host check would compare against nothing on the inbound side; the
                 // validator below checks the dialled host on outbound connections instead.
                 ValidateCertificateHostname = false,
-                CustomValidator = Validator(tls.TrustedCas),
+                CustomValidator = Validator(tls.TrustedCas, tls.Refusals),
             },
         };
     }
@@ -73,32 +92,26 @@ public static class VslsTls
     /// validity period now, and (on outbound connections, where .NET knows the dialled host) names that
     /// host in its SAN or CN. Every refusal is logged with the peer and the reason.
     /// </summary>
-    public static CertificateValidationCallback Validator(X509Certificate2Collection trustedCas)
+    public static CertificateValidationCallback Validator(X509Certificate2Collection trustedCas, TlsRefusals? refusals = null)
     {
         ArgumentNullException.ThrowIfNull(trustedCas);
         var roots = new X509Certificate2Collection(trustedCas);
         return (certificate, chain, peer, errors, log) =>
         {
+            string? refusal = null;
             if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-            {
-                log.Warning("TLS: refused {Peer}: it presented no certificate", peer);
-                return false;
-            }
-            if (ChainProblem(certificate, roots, DateTime.UtcNow, chain) is { } problem)
-            {
-                log.Warning("TLS: refused {Peer}: certificate '{Subject}' (issuer '{Issuer}', thumbprint {Thumbprint}) is not trusted: {Problem}",
-                    peer, certificate.Subject, certificate.Issuer, certificate.Thumbprint, problem);
-                return false;
-            }
+                refusal = "it presented no certificate";
+            else if (ChainProblem(certificate, roots, DateTime.UtcNow, chain) is { } problem)
+                refusal = $"certificate '{certificate.Subject}' (issuer '{certificate.Issuer}', thumbprint {certificate.Thumbprint}) is not trusted: {problem}";
             // .NET sets the name mismatch only where it knows the host: on the client side (the host
             // of the address dialled); a server never learns a host name for its clients.
-            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-            {
-                log.Warning("TLS: refused {Peer}: certificate '{Subject}' does not name the host dialled (its SAN must hold the member's host)",
-                    peer, certificate.Subject);
-                return false;
-            }
-            return true;
+            else if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+                refusal = $"certificate '{certificate.Subject}' does not name the host dialled (its SAN must hold the member's host)";
+            if (refusal is null)
+                return true;
+            log.Warning("TLS: refused {Peer}: {Refusal}", peer, refusal);
+            refusals?.Add($"refused {peer}: {refusal}");
+            return false;
         };
     }
 

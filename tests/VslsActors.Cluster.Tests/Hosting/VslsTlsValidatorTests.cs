@@ -26,8 +26,10 @@ public sealed class VslsTlsValidatorTests
         using var ca = TestCertificates.CreateCa("CN=same name");
         using var other = TestCertificates.CreateCa("CN=same name");
         using var member = TestCertificates.IssueMember(other, "member-1");
-        Assert.False(VslsTls.Validator([ca])(member, null, Peer, SslPolicyErrors.None, NoLogger.Instance));
+        var refusals = new TlsRefusals();
+        Assert.False(VslsTls.Validator([ca], refusals)(member, null, Peer, SslPolicyErrors.None, NoLogger.Instance));
         Assert.NotNull(VslsTls.ChainProblem(member, [ca], DateTime.UtcNow));
+        Assert.StartsWith($"refused {Peer}: certificate 'CN=member-1'", refusals.Last);
     }
 
     [Fact]
