@@ -6,7 +6,7 @@ namespace VslsActors.Cli;
 /// <summary><c>vsls node</c>: runs one member until SIGTERM or Ctrl+C.</summary>
 internal static class NodeCommand
 {
-    public static Command Build(TextWriter error)
+    public static Command Build(TextWriter output, TextWriter error)
     {
         var member = new Option<string>("--member") { Description = "This member's name, one of the topology's members [VSLS_MEMBER; default member-1]", HelpName = "name" };
         var host = new Option<string>("--host") { Description = "Address to bind and advertise [VSLS_HOST; default 127.0.0.1]", HelpName = "address" };
@@ -22,17 +22,31 @@ internal static class NodeCommand
         var apiToken = new Option<string>("--api-token") { Description = "API bearer tokens, name:secret[,name:secret...] (a bare secret is named 'api'); none = API disabled [VSLS_API_TOKEN, VSLS_API_TOKENS]", HelpName = "tokens" };
         var apiTokenFile = new Option<string>("--api-token-file") { Description = "File of API tokens, one name:secret a line [VSLS_API_TOKEN_FILE]", HelpName = "file" };
 
+        // Member-to-member TLS (docs/tls.md). No --tls-password: a command line is visible in the process list.
+        var tlsCert = new Option<string>("--tls-cert") { Description = "This member's certificate for Akka.Remote TLS: PKCS#12 (.pfx, with its key) or PEM; TLS is on with it [VSLS_TLS_CERT]", HelpName = "file" };
+        var tlsKey = new Option<string>("--tls-key") { Description = "PEM private key of a PEM --tls-cert, when not in the same file [VSLS_TLS_KEY]", HelpName = "file" };
+        var tlsPasswordFile = new Option<string>("--tls-password-file") { Description = "File whose first line is the password of the .pfx or encrypted PEM key [VSLS_TLS_PASSWORD_FILE; or VSLS_TLS_PASSWORD]", HelpName = "file" };
+        var tlsCa = new Option<string>("--tls-ca") { Description = "PEM file of the CA certificate(s): only members with a certificate they issued may connect [VSLS_TLS_CA]", HelpName = "file" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Resolve options and VSLS_* variables, print the settings this member would run with, and exit (reads no file, binds nothing: checks a deployment's command line)" };
+
         var command = new Command("node", "Run one cluster member until SIGTERM or Ctrl+C (then leave gracefully: its VSs hand over to their Standby).")
         {
             member, host, port, seeds, db, topology, config, ingress, maxInFlight, api, apiToken, apiTokenFile,
+            tlsCert, tlsKey, tlsPasswordFile, tlsCa, dryRun,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var arguments = new NodeArguments(
                 parse.GetValue(member), parse.GetValue(host), parse.GetValue(port), parse.GetValue(seeds),
                 parse.GetValue(db), parse.GetValue(topology), parse.GetValue(config), parse.GetValue(ingress), parse.GetValue(maxInFlight),
-                parse.GetValue(api), parse.GetValue(apiToken), parse.GetValue(apiTokenFile));
+                parse.GetValue(api), parse.GetValue(apiToken), parse.GetValue(apiTokenFile),
+                parse.GetValue(tlsCert), parse.GetValue(tlsKey), parse.GetValue(tlsPasswordFile), parse.GetValue(tlsCa));
             var options = VslsNodeOptions.Resolve(VslsNodeOptions.ProcessEnvironment(), arguments);
+            if (parse.GetValue(dryRun))
+            {
+                await output.WriteAsync(options.Describe()).ConfigureAwait(false);
+                return 0;
+            }
             return await NodeHost.RunAsync(options, error, cancellationToken).ConfigureAwait(false);
         });
         return command;

@@ -92,7 +92,7 @@ public static class VslsCli
     internal static RootCommand BuildRoot(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("VslsActors: Virtual System Load Sharing on an Akka.NET cluster.");
-        root.Subcommands.Add(NodeCommand.Build(error));
+        root.Subcommands.Add(NodeCommand.Build(output, error));
         root.Subcommands.Add(DemoCommand.Build(output, error));
         root.Subcommands.Add(LoadgenCommand.Build(output, error));
         root.Subcommands.Add(Replay.ReplayCommand.Build(output, error));

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VslsActors.Cluster.Hosting;
 using VslsActors.Domain.Configuration;
@@ -14,7 +15,7 @@ public static class NodeExitCodes
     public const int Failed = 1;
     /// <summary>Bad input found before Akka started: options, topology, port, database.</summary>
     public const int BadInput = 2;
-    /// <summary>The cluster removed this member (downed by the split-brain resolver, or it could not join).</summary>
+    /// <summary>The cluster removed this member (downed by the split-brain resolver, or it could not join, or a TLS handshake failed).</summary>
     public const int RemovedFromCluster = 3;
 }
 
@@ -39,11 +40,25 @@ public static class NodeHost
             return NodeExitCodes.BadInput;
         }
 
-        // The system is captured at start-up: host.RunAsync disposes the host's services before it
-        // returns, and the shutdown reason is read afterwards.
+        // The system is captured at start-up: the shutdown reason is read after the host stopped.
         ActorSystem? system = null;
         using var host = VslsHostFactory.Build(cluster, configureAkka: akka => akka.AddStartup((s, _) => system = s), ingress: options.Ingress, management: options.Management);
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        var started = false;
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            started = true;
+        }
+        catch (Exception) when (host.Services.GetService<ActorSystem>() is { } stopping && CoordinatedShutdown.Get(stopping).ShutdownReason is not null)
+        {
+            // The ActorSystem began to stop while the host was still starting (a TLS handshake that fails at
+            // the first join attempt does that), so starting the VSLS actors threw. The shutdown reason,
+            // read below, is the line to print; the exception is only its echo.
+            system = stopping;
+            await system.WhenTerminated.WaitAsync(VslsHostFactory.ShutdownTimeout, CancellationToken.None).ConfigureAwait(false);
+        }
+        if (started)
+            await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
 
         if (system is null)
         {
@@ -56,6 +71,14 @@ public static class NodeHost
         {
             case CoordinatedShutdown.ClusterDowningReason:
                 await error.WriteLineAsync($"vsls node: member {options.Member} was downed by the cluster (unreachable too long, or on the minority side of a partition)").ConfigureAwait(false);
+                return NodeExitCodes.RemovedFromCluster;
+            // Akka.Remote 1.5.73 (DotNetty TcpClientHandler) runs CoordinatedShutdown when a TLS handshake it
+            // started fails: the peer refused our certificate, or we refused its. The reason type is internal.
+            case not null when reason.GetType().Name == "TlsHandshakeFailureReason":
+                var why = cluster.Tls?.Refusals.Last is { } refused
+                    ? refused
+                    : "one of the two certificates is not accepted by the other; the log above says which and why";
+                await error.WriteLineAsync($"vsls node: member {options.Member} stopped: a TLS handshake with another member failed ({why})").ConfigureAwait(false);
                 return NodeExitCodes.RemovedFromCluster;
             case CoordinatedShutdown.ClusterJoinUnsuccessfulReason:
                 await error.WriteLineAsync($"vsls node: member {options.Member} could not join the cluster through its seeds ({string.Join(", ", options.SeedAddresses())})").ConfigureAwait(false);
@@ -73,6 +96,9 @@ public static class NodeHost
     {
         var topology = NodePreflight.LoadTopology(options.TopologyPath);
         NodePreflight.CheckMember(topology, options.Member, options.TopologyPath);
+        // Before the port and the database: a bad certificate is the operator's mistake to fix first, and nothing is bound yet.
+        var tls = NodePreflight.LoadTls(options.Tls, DateTime.UtcNow);
+        NodePreflight.CheckSeedSchemes(options.SeedAddresses(), tls is not null);
         NodePreflight.CheckPort(options.Host, options.Port);
         string? extraHocon = null;
         if (options.ConfigPath is { } configPath)
@@ -102,6 +128,7 @@ public static class NodeHost
             Database = options.Database,
             HostsVirtualSystems = true,
             ExtraHocon = extraHocon,
+            Tls = tls,
         };
     }
 }

@@ -10,10 +10,13 @@ namespace VslsActors.Node;
 /// first: the defaults below, environment variables (<c>VSLS_MEMBER</c>, <c>VSLS_HOST</c>,
 /// <c>VSLS_PORT</c>, <c>VSLS_SEEDS</c>, <c>VSLS_DB</c>, <c>VSLS_TOPOLOGY</c>, <c>VSLS_CONFIG</c>,
 /// <c>VSLS_INGRESS</c>, <c>VSLS_INGRESS_MAX_IN_FLIGHT</c>, <c>VSLS_API</c>, <c>VSLS_API_TOKEN</c>,
-/// <c>VSLS_API_TOKENS</c>, <c>VSLS_API_TOKEN_FILE</c>), then command-line options (<c>--member</c>,
-/// <c>--host</c>, <c>--port</c>, <c>--seeds</c>, <c>--db</c>, <c>--topology</c>, <c>--config</c>,
-/// <c>--ingress</c>, <c>--ingress-max-in-flight</c>, <c>--api</c>, <c>--api-token</c>, <c>--api-token-file</c>).
-/// Tokens from every source add up.
+/// <c>VSLS_API_TOKENS</c>, <c>VSLS_API_TOKEN_FILE</c>, <c>VSLS_TLS_CERT</c>, <c>VSLS_TLS_KEY</c>,
+/// <c>VSLS_TLS_PASSWORD</c>, <c>VSLS_TLS_PASSWORD_FILE</c>, <c>VSLS_TLS_CA</c>), then command-line options
+/// (<c>--member</c>, <c>--host</c>, <c>--port</c>, <c>--seeds</c>, <c>--db</c>, <c>--topology</c>, <c>--config</c>,
+/// <c>--ingress</c>, <c>--ingress-max-in-flight</c>, <c>--api</c>, <c>--api-token</c>, <c>--api-token-file</c>,
+/// <c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-password-file</c>, <c>--tls-ca</c>).
+/// Tokens from every source add up. The TLS password has no option, only the variable or a file: a
+/// command line is visible to every user of the machine (<c>ps</c>).
 /// </summary>
 public sealed record VslsNodeOptions
 {
@@ -47,15 +50,48 @@ public sealed record VslsNodeOptions
     /// <summary>The management API endpoint and tokens (docs/management-api.md); null = <c>--api off</c>; no token = disabled.</summary>
     public Web.ManagementOptions? Management { get; init; } = new();
 
-    /// <summary>Seed nodes as Akka addresses (<c>akka.tcp://vsls@host:port</c>); this member itself when none are given.</summary>
-    public IReadOnlyList<string> SeedAddresses() =>
-        Seeds.Count == 0
-            ? [$"akka.tcp://{VslsClusterOptions.SystemName}@{Host}:{Port.ToString(CultureInfo.InvariantCulture)}"]
-            : Seeds.Select(s => s.Contains("://", StringComparison.Ordinal) ? s : $"akka.tcp://{VslsClusterOptions.SystemName}@{s}").ToArray();
+    /// <summary>Member-to-member TLS files (docs/tls.md); TLS is on when a certificate is given.</summary>
+    public TlsFiles Tls { get; init; } = new();
+
+    /// <summary>
+    /// Seed nodes as Akka addresses (<c>akka.tcp://vsls@host:port</c>, or <c>akka.ssl.tcp://…</c> with TLS);
+    /// this member itself when none are given.
+    /// </summary>
+    public IReadOnlyList<string> SeedAddresses()
+    {
+        var scheme = Tls.Enabled ? VslsTls.TlsScheme : VslsTls.PlainScheme;
+        return Seeds.Count == 0
+            ? [$"{scheme}://{VslsClusterOptions.SystemName}@{Host}:{Port.ToString(CultureInfo.InvariantCulture)}"]
+            : Seeds.Select(s => s.Contains("://", StringComparison.Ordinal) ? s : $"{scheme}://{VslsClusterOptions.SystemName}@{s}").ToArray();
+    }
+
+    /// <summary>
+    /// The settings as <c>name: value</c> lines, for <c>vsls node --dry-run</c>: what the member would run
+    /// with. Secrets are left out (API token names only; the TLS password as "given" or not).
+    /// </summary>
+    public string Describe()
+    {
+        var lines = new List<string>
+        {
+            $"member: {Member}",
+            $"remote: {Host}:{Port.ToString(CultureInfo.InvariantCulture)}",
+            $"seeds: {string.Join(", ", SeedAddresses())}",
+            $"database: {DatabaseSpec.Describe(Database)}",
+            $"topology: {TopologyPath}",
+            $"config: {ConfigPath ?? "(none)"}",
+            $"ingress: {(Ingress is null ? "off" : Ingress.Endpoint)}",
+            $"api: {(Management is null ? "off" : Management.Enabled ? Management.Endpoint + " (tokens: " + string.Join(", ", Management.Tokens.Values.Distinct().Order(StringComparer.Ordinal)) + ")" : Management.Endpoint + " (disabled: no token)")}",
+            Tls.Enabled
+                ? $"tls: on (certificate {Tls.Certificate!.Path}, key {Tls.Key?.Path ?? "in the certificate file"}, CA {Tls.Ca?.Path ?? "(none)"}, password {(Tls.PasswordFile is { } f ? "from " + f.Path : Tls.Password is null ? "none" : "given")})"
+                : "tls: off",
+        };
+        return string.Join('\n', lines) + "\n";
+    }
 
     /// <summary>The names of the environment variables, in option order.</summary>
     public static IReadOnlyList<string> EnvironmentVariables { get; } =
-        ["VSLS_MEMBER", "VSLS_HOST", "VSLS_PORT", "VSLS_SEEDS", "VSLS_DB", "VSLS_TOPOLOGY", "VSLS_CONFIG", "VSLS_INGRESS", "VSLS_INGRESS_MAX_IN_FLIGHT", "VSLS_API", "VSLS_API_TOKEN", "VSLS_API_TOKENS", "VSLS_API_TOKEN_FILE"];
+        ["VSLS_MEMBER", "VSLS_HOST", "VSLS_PORT", "VSLS_SEEDS", "VSLS_DB", "VSLS_TOPOLOGY", "VSLS_CONFIG", "VSLS_INGRESS", "VSLS_INGRESS_MAX_IN_FLIGHT", "VSLS_API", "VSLS_API_TOKEN", "VSLS_API_TOKENS", "VSLS_API_TOKEN_FILE",
+         "VSLS_TLS_CERT", "VSLS_TLS_KEY", "VSLS_TLS_PASSWORD", "VSLS_TLS_PASSWORD_FILE", "VSLS_TLS_CA"];
 
     /// <summary>
     /// Applies <paramref name="environment"/> (variables as read from the process; null or empty values
@@ -81,6 +117,11 @@ public sealed record VslsNodeOptions
             ["API_TOKEN"] = arguments.ApiToken,
             ["API_TOKENS"] = null,
             ["API_TOKEN_FILE"] = arguments.ApiTokenFile,
+            ["TLS_CERT"] = arguments.TlsCert,
+            ["TLS_KEY"] = arguments.TlsKey,
+            ["TLS_PASSWORD"] = null,
+            ["TLS_PASSWORD_FILE"] = arguments.TlsPasswordFile,
+            ["TLS_CA"] = arguments.TlsCa,
         };
         return Apply(o, "option --", v => cli[v]);
     }
@@ -176,7 +217,19 @@ public sealed record VslsNodeOptions
                 throw new ConfigException(Source(variable), null, null, null, e.Message);
             }
         }
-        return o;
+        // Paths only: the files are read and checked by NodePreflight.LoadTls, before anything starts.
+        TlsFile? TlsPath(string variable) => get(variable) is { } path ? new TlsFile(path.Trim(), Source(variable)) : null;
+        var tls = o.Tls;
+        tls = tls with
+        {
+            Certificate = TlsPath("TLS_CERT") ?? tls.Certificate,
+            Key = TlsPath("TLS_KEY") ?? tls.Key,
+            PasswordFile = TlsPath("TLS_PASSWORD_FILE") ?? tls.PasswordFile,
+            Ca = TlsPath("TLS_CA") ?? tls.Ca,
+        };
+        if (get("TLS_PASSWORD") is { } password)
+            tls = tls with { Password = password };
+        return o with { Tls = tls };
     }
 
     /// <summary>Parses a comma-separated list of <c>host:port</c> (or full <c>akka.tcp://vsls@host:port</c>) seeds.</summary>
@@ -190,8 +243,8 @@ public sealed record VslsNodeOptions
             if (raw.Contains("://", StringComparison.Ordinal))
             {
                 var at = raw.LastIndexOf('@');
-                if (!raw.StartsWith("akka.tcp://", StringComparison.Ordinal) || at < 0)
-                    throw new ConfigException(source, null, null, null, $"'{raw}' is not a seed (host:port or akka.tcp://{VslsClusterOptions.SystemName}@host:port)");
+                if (!(raw.StartsWith("akka.tcp://", StringComparison.Ordinal) || raw.StartsWith("akka.ssl.tcp://", StringComparison.Ordinal)) || at < 0)
+                    throw new ConfigException(source, null, null, null, $"'{raw}' is not a seed (host:port, akka.tcp://{VslsClusterOptions.SystemName}@host:port or akka.ssl.tcp://{VslsClusterOptions.SystemName}@host:port)");
                 hostPort = raw[(at + 1)..];
             }
             var colon = hostPort.LastIndexOf(':');
@@ -218,4 +271,45 @@ public sealed record NodeArguments(
     int? IngressMaxInFlight = null,
     string? Api = null,
     string? ApiToken = null,
-    string? ApiTokenFile = null);
+    string? ApiTokenFile = null,
+    string? TlsCert = null,
+    string? TlsKey = null,
+    string? TlsPasswordFile = null,
+    string? TlsCa = null);
+
+/// <summary>A file named by an option or variable, with that source for error lines (<c>option --tls-cert</c>).</summary>
+/// <param name="Path">The path as given.</param>
+/// <param name="Source">Where it came from: <c>option --tls-cert</c> or <c>environment variable VSLS_TLS_CERT</c>.</param>
+public sealed record TlsFile(string Path, string Source);
+
+/// <summary>
+/// The member-to-member TLS files as given (docs/tls.md); read and checked by
+/// <see cref="NodePreflight.LoadTls"/> before anything starts.
+/// </summary>
+public sealed record TlsFiles
+{
+    /// <summary>This member's certificate: PKCS#12 (<c>.pfx</c>/<c>.p12</c>, with its key) or PEM (<c>--tls-cert</c>).</summary>
+    public TlsFile? Certificate { get; init; }
+
+    /// <summary>The PEM private key of a PEM certificate, when it is not in the certificate's file (<c>--tls-key</c>).</summary>
+    public TlsFile? Key { get; init; }
+
+    /// <summary>The password of the PKCS#12 file or of an encrypted PEM key (<c>VSLS_TLS_PASSWORD</c>).</summary>
+    public string? Password { get; init; }
+
+    /// <summary>A file whose first line is that password (<c>--tls-password-file</c>); wins over <see cref="Password"/>.</summary>
+    public TlsFile? PasswordFile { get; init; }
+
+    /// <summary>PEM file of the CA certificate(s) whose member certificates are accepted (<c>--tls-ca</c>).</summary>
+    public TlsFile? Ca { get; init; }
+
+    /// <summary>True when a certificate is given: TLS is on.</summary>
+    public bool Enabled => Certificate is not null;
+
+    // The generated ToString would print the password wherever options are logged.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Certificate = {Certificate}, Key = {Key}, Password = {(Password is null ? "(none)" : "(given)")}, PasswordFile = {PasswordFile}, Ca = {Ca}");
+        return true;
+    }
+}

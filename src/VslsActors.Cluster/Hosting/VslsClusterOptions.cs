@@ -47,7 +47,7 @@ public sealed record VslsClusterOptions
     /// <summary>Akka.Remote port (0 = any free port, for tests).</summary>
     public int Port { get; init; }
 
-    /// <summary>Seed node addresses, <c>akka.tcp://vsls@host:port</c>.</summary>
+    /// <summary>Seed node addresses, <c>akka.tcp://vsls@host:port</c> (<c>akka.ssl.tcp://…</c> with <see cref="Tls"/>).</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
     /// <summary>The configured topology (VSs, policies, priority lists, modes).</summary>
@@ -61,4 +61,14 @@ public sealed record VslsClusterOptions
 
     /// <summary>Extra HOCON (file contents) applied over the shipped defaults, e.g. test timings.</summary>
     public string? ExtraHocon { get; init; }
+
+    /// <summary>Member-to-member TLS (docs/tls.md); null = plain TCP.</summary>
+    public VslsTlsOptions? Tls { get; init; }
+
+    /// <summary>The Akka address scheme this member speaks: <c>akka.ssl.tcp</c> with TLS, else <c>akka.tcp</c>.</summary>
+    public string AddressScheme => Tls is null ? VslsTls.PlainScheme : VslsTls.TlsScheme;
+
+    /// <summary>The Akka address of a member of this cluster at <paramref name="host"/>:<paramref name="port"/>.</summary>
+    public string AddressOf(string host, int port) =>
+        $"{AddressScheme}://{SystemName}@{host}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 }

@@ -54,8 +54,11 @@ public static class VslsHosting
             ? [VslsClusterOptions.MemberRole, VslsClusterOptions.MemberNameRolePrefix + member]
             : [DriverRole];
 
+        if (options.Tls is { } tls)
+            builder.WithRemoting(VslsTls.RemoteOptions(options.Host, options.Port, tls));
+        else
+            builder.WithRemoting(options.Host, options.Port);
         builder
-            .WithRemoting(options.Host, options.Port)
             .WithClustering(new ClusterOptions
             {
                 // Roles are set in HOCON below, quoted: ClusterOptions.Roles writes them unquoted,
