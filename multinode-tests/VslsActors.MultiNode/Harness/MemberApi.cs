@@ -107,6 +107,30 @@ public sealed class MemberApi : IDisposable
         return doc.RootElement.GetProperty("connections").Deserialize<ConnectionView[]>(s_json) ?? [];
     }
 
+    /// <summary>
+    /// Sum of every series of one metric in the member's <c>/metrics</c> (Prometheus text, e.g.
+    /// <c>vsls_vs_journal_failures_total</c>); 0 when it has none.
+    /// </summary>
+    public async Task<double> MetricSumAsync(string name, TimeSpan timeout, CancellationToken ct = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        // "/metrics" from the root, not below /api/v1/.
+        var text = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative), cts.Token).ConfigureAwait(false);
+        var sum = 0.0;
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith(name, StringComparison.Ordinal) || line.Length <= name.Length || (line[name.Length] != '{' && line[name.Length] != ' '))
+                continue;
+            // name{labels} value [timestamp]
+            var rest = line[(line.LastIndexOf('}') is var close and >= 0 ? close + 1 : name.Length)..].Trim();
+            var value = rest.Split(' ')[0];
+            if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                sum += v;
+        }
+        return sum;
+    }
+
     private static string? Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 

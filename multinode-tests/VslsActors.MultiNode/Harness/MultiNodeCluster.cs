@@ -475,6 +475,57 @@ public sealed class MultiNodeCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <c>vsls ctl -e &lt;member's API&gt; --token … &lt;args&gt;</c> as a real process, the way an
+    /// operator would; its exit code and output (stdout and stderr together). Logged as an event.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> CtlAsync(string via, params string[] args)
+    {
+        var m = Member(via);
+        var dll = Path.Combine(AppContext.BaseDirectory, "vsls.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (string.IsNullOrEmpty(dotnet) || !File.Exists(dotnet))
+            dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var info = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[dll, "ctl", "-e", $"{m.Launch.Host}:{m.ApiPort.ToString(CultureInfo.InvariantCulture)}", "--token", _secret, .. args])
+            info.ArgumentList.Add(a);
+        foreach (var v in Node.VslsNodeOptions.EnvironmentVariables)
+            info.Environment.Remove(v);
+        info.Environment.Remove("VSLS_CTL_ENDPOINT");
+        info.Environment.Remove("VSLS_CTL_TOKEN");
+        using var process = Process.Start(info) ?? throw new MultiNodeException("cannot start vsls ctl");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new MultiNodeException($"vsls ctl {string.Join(' ', args)} did not end within 60 s");
+        }
+        var output = ((await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false))).Trim();
+        Event($"vsls ctl -e {via} {string.Join(' ', args)} -> exit {process.ExitCode}: {output.Split('\n')[0]}");
+        return (process.ExitCode, output);
+    }
+
+    /// <summary>
+    /// Every VS's whole connection table as read through a running member, each row as
+    /// "<see cref="ConnectionView.Key"/> state"; a VS whose table cannot be read is missing from the result.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<int, IReadOnlySet<string>>> ConnectionTablesAsync()
+    {
+        var tables = new Dictionary<int, IReadOnlySet<string>>();
+        foreach (var vs in VirtualSystemIds)
+        {
+            var rows = await ReadAsync(a => a.ConnectionsAsync(vs, TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+            tables[vs] = rows.Select(r => $"{r.Key} {r.State}").ToHashSet();
+        }
+        return tables;
+    }
+
     // ------------------------------------------------------------------ traffic
 
     /// <summary>Starts a traffic driver on every VS through the members' ingress (stopped at dispose).</summary>

@@ -51,6 +51,12 @@ public sealed record TrafficOptions
     /// synced: the sweep's timer can fire late on a loaded member.
     /// </summary>
     public TimeSpan DelayedSyncMargin { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Client port of a VS's first connection (the next ones count up): a second driver on the same
+    /// cluster takes another range, so that its connections are new ones, not the first driver's.
+    /// </summary>
+    public ushort FirstClientPort { get; init; } = 20000;
 }
 
 /// <summary>
@@ -78,6 +84,7 @@ public sealed class TrafficDriver : IAsyncDisposable
     private readonly Action<string>? _log;
     private Task? _loop;
     private ulong _batchId;
+    private volatile bool _holding;
 
     private sealed class Connection(string key, TimedPacketFactory factory, bool delayed)
     {
@@ -209,8 +216,35 @@ public sealed class TrafficDriver : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops sending new batches and waits until every batch in flight was answered or failed, so that
+    /// each connection is then either established (its handshake fully accepted) or given up — a
+    /// quiet network whose tables can be compared. <see cref="Resume"/> sends again.
+    /// </summary>
+    public async Task HoldAsync(TimeSpan timeout, CancellationToken ct = default)
+    {
+        _holding = true;
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            int outstanding;
+            lock (_gate)
+                outstanding = _lanes.Sum(l => l.Outstanding);
+            if (outstanding == 0)
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{outstanding} batches still in flight {timeout.TotalSeconds:0} s after the traffic was held");
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends again after <see cref="HoldAsync"/>.</summary>
+    public void Resume() => _holding = false;
+
     private void Tick(Lane lane, CancellationToken ct)
     {
+        if (_holding)
+            return;
         List<TrafficPacket> packets = [];
         List<Connection> opening = [];
         int target;
@@ -262,7 +296,7 @@ public sealed class TrafficDriver : IAsyncDisposable
         var n = lane.NextClient++;
         var client = NetAddress.Parse($"10.{lane.Vs.ToString(CultureInfo.InvariantCulture)}.1.{(1 + n % 250).ToString(CultureInfo.InvariantCulture)}");
         var server = NetAddress.Parse($"10.{lane.Vs.ToString(CultureInfo.InvariantCulture)}.0.1");
-        var clientPort = (ushort)(20000 + n);
+        var clientPort = (ushort)(_options.FirstClientPort + n);
         var delayed = n % 2 == 1;
         var serverPort = delayed ? HarnessTopology.DelayedPort : HarnessTopology.ImmediatePort;
         var key = $"tcp {client}:{clientPort.ToString(CultureInfo.InvariantCulture)} > {server}:{serverPort.ToString(CultureInfo.InvariantCulture)}";
