@@ -290,8 +290,7 @@ public sealed class MultiNodeCluster : IAsyncDisposable
         SetTrafficAvailable(member, false);
         var pid = m.Pid;
         m.Note("kill -9");
-        LastFaultAt = DateTime.UtcNow;
-        m.Kill();
+        LastFaultAt = m.Kill();
         await m.WaitForExitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         OrphanGuard.Forget(pid);
         Event($"{member} killed (SIGKILL, pid {pid})");
