@@ -25,6 +25,7 @@ public sealed class MemberNode : IDisposable
     private const int SigStop = 19;
     private const int SigCont = 18;
     private const int SigTerm = 15;
+    private const int SigKill = 9;
 
     private readonly object _gate = new();
     private readonly StreamWriter _log;
@@ -145,17 +146,22 @@ public sealed class MemberNode : IDisposable
     /// <summary>Writes a harness note into the member's log (so a log reads with the faults in place).</summary>
     internal void Note(string text) => Write($"==== harness: {text}", false);
 
-    /// <summary>SIGKILL: a crash, no leave.</summary>
-    internal void Kill()
+    /// <summary>SIGKILL: a crash, no leave. Returns when the signal was sent (UTC).</summary>
+    internal DateTime Kill()
     {
         lock (_gate)
         {
+            var at = DateTime.UtcNow;
             if (_process is { HasExited: false } p)
             {
-                // A stopped process dies on SIGKILL too; the tree holds a prefix's children (none for `ip netns exec`, which execs).
+                // The signal first, at a known instant: Process.Kill(entireProcessTree) walks /proc first, which
+                // took hundreds of ms under load and made failover gaps look shorter than they were.
+                _ = kill(p.Id, SigKill);
+                // Then any child a command prefix may have left (none for `ip netns exec`, which execs).
                 p.Kill(entireProcessTree: true);
             }
             _state = MemberRunState.NotRunning;
+            return at;
         }
     }
 
