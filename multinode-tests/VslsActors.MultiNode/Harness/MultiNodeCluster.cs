@@ -174,7 +174,8 @@ public sealed class MultiNodeCluster : IAsyncDisposable
         // First start: the first two members are the seeds (the first may form the cluster alone). A restart
         // names only the others: a restarted first seed that listed itself first formed a second cluster of
         // its own when the others were slow to answer its join (seen in failover-bench under load).
-        var seeds = string.Join(',', (m.Starts == 0 ? _members.Values : _members.Values.Where(o => o != m)).Take(2).Select(s => s.RemotingEndpoint));
+        // After a full stop (no member runs) a restart is a first start again: someone must form the cluster.
+        var seeds = string.Join(',', (m.Starts == 0 || Running.Count == 0 ? _members.Values : _members.Values.Where(o => o != m)).Take(2).Select(s => s.RemotingEndpoint));
         var h = m.Launch.Host;
         var command = new List<string>(m.Launch.CommandPrefix)
         {
@@ -469,7 +470,19 @@ public sealed class MultiNodeCluster : IAsyncDisposable
             }
             var vss = await _apis[expected.First()].VirtualSystemsAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             var off = vss.Where(v => v.Active is null || v.RunningOn != v.Active || v.Connections is null).ToArray();
-            return off.Length == 0 ? null : "VSs not on their Active member: " + string.Join(", ", off.Select(v => $"{v.Vs} on {v.RunningOn ?? "-"} (Active {v.Active ?? "-"})"));
+            if (off.Length > 0)
+                return "VSs not on their Active member: " + string.Join(", ", off.Select(v => $"{v.Vs} on {v.RunningOn ?? "-"} (Active {v.Active ?? "-"})"));
+            // /vs's runningOn is one region's claim; while a shard hands back, the old region still runs the
+            // entity for a moment (both list the shard). Each member's own region must agree, as the checker's
+            // placement rule sees it through the same region-stats.
+            foreach (var name in expected)
+            {
+                var local = await _apis[name].LocalVirtualSystemsAsync(s_readTimeout).ConfigureAwait(false);
+                var stray = local.Where(vs => vss.FirstOrDefault(v => v.Vs == vs)?.Active != name).ToArray();
+                if (stray.Length > 0)
+                    return $"{name} still runs VSs {string.Join(",", stray)} that are Active elsewhere";
+            }
+            return null;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or KeyNotFoundException)
         {
