@@ -88,10 +88,12 @@ public sealed class DatabaseOutageSpecs(ITestOutputHelper output)
         var traffic = cluster.StartTraffic();
         await cluster.Step("every VS has its connections established and synced", () => traffic.WaitForSyncedAsync(TimeSpan.FromSeconds(60)));
         var pids = cluster.Members.ToDictionary(m => m.Name.Value, m => m.Pid);
+        var homes = (await cluster.VirtualSystemsAsync()).ToDictionary(v => v.Vs, v => v.RunningOn);
         var failuresBefore = await JournalFailuresAsync(cluster);
         var synced = traffic.SyncedConnections(DateTime.UtcNow);
 
         var outageAt = DateTime.UtcNow;
+        cluster.Log($"outage starts with {synced.Values.Sum(c => c.Count)} synced connections");
         var end = await cluster.Step($"database outage: {what}", () => begin(cluster));
         // New connections during the outage: a second driver on its own client ports opens them.
         var opener = cluster.StartTraffic(new TrafficOptions { ConnectionsPerVs = 4, OpenPerBatch = 2, FirstClientPort = 40000 });
@@ -111,7 +113,10 @@ public sealed class DatabaseOutageSpecs(ITestOutputHelper output)
 
         var converged = await cluster.Step("the cluster converges: every member Up, every VS on its Active member",
             () => cluster.WaitForConvergenceAsync(timeout: TimeSpan.FromSeconds(90)));
-        var gaps = await cluster.Step("every VS accepts traffic again", () => Eventually.Gaps(traffic, cluster.VirtualSystemIds, outageAt, TimeSpan.FromSeconds(60)));
+        // Measured across the database's return: from the last answer accepted before it (in the outage's
+        // first instants, or before the outage) to the first accepted answer to a batch sent after it —
+        // how long each VS's service was interrupted.
+        var gaps = await cluster.Step("every VS accepts traffic again", () => Eventually.Gaps(traffic, cluster.VirtualSystemIds, restoredAt, TimeSpan.FromSeconds(60)));
         await cluster.Step("the connections that could not open during the outage open and sync", () => opener.WaitForSyncedAsync(TimeSpan.FromSeconds(60)));
         // By now every batch sent during the outage has its answer (or its call's deadline passed).
         Describe(cluster, "existing connections (keep-alives)", traffic, outageAt, restoredAt);
@@ -121,6 +126,8 @@ public sealed class DatabaseOutageSpecs(ITestOutputHelper output)
         Assert.True(failures > 0, "no VS counted a failed journal write: the outage did not reach the members' journal");
         foreach (var m in cluster.Members)
             Assert.Equal(pids[m.Name.Value], m.Pid);
+        var after = (await cluster.VirtualSystemsAsync()).ToDictionary(v => v.Vs, v => v.RunningOn);
+        Assert.Equal(homes.OrderBy(p => p.Key), after.OrderBy(p => p.Key));
 
         var report = await cluster.Step("check", () => cluster.CheckAsync(converged, synced, gaps));
         cluster.AssertClean(report);
