@@ -8,9 +8,17 @@ namespace VslsActors.MultiNode.Specs;
 public sealed class GracefulLeaveSpec(ITestOutputHelper output)
 {
     [Fact]
-    public async Task A_member_stopped_with_SIGTERM_hands_its_VSs_over_with_zero_connections_lost_and_exits_0()
+    public Task A_member_stopped_with_SIGTERM_hands_its_VSs_over_with_zero_connections_lost_and_exits_0() =>
+        Story(SpecOutput.Options("graceful-leave", output));
+
+    [Fact]
+    public Task On_PostgreSQL_a_member_stopped_with_SIGTERM_hands_its_VSs_over_with_zero_connections_lost() =>
+        // VSLS_TEST_POSTGRES, or the machine's PostgreSQL started by .ci/postgres-up; never skipped. A fresh schema per run.
+        Story(SpecOutput.Options("graceful-leave-postgres", output) with { PostgresConnectionString = VslsActors.TestSupport.PostgresTestServer.ConnectionString });
+
+    private static async Task Story(MultiNodeOptions options)
     {
-        await using var cluster = await MultiNodeCluster.StartAsync(SpecOutput.Options("graceful-leave", output));
+        await using var cluster = await MultiNodeCluster.StartAsync(options);
         var traffic = cluster.StartTraffic();
         await cluster.Step("every VS has its connections established and synced", () => traffic.WaitForSyncedAsync(TimeSpan.FromSeconds(30)));
 
