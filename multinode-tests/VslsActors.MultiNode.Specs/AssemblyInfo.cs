@@ -1,2 +1,2 @@
-// Members are real processes and the network lab changes the machine's network: one spec at a time.
+// Members are real processes on a 2-core machine: one spec at a time.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
