@@ -85,6 +85,16 @@ public static class Checker
     /// <summary>How much history each finding shows on either side of its time.</summary>
     public static TimeSpan ExcerptMargin { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Longest silence between two samples of one process across which an incarnation is taken as continuous.</summary>
+    public static TimeSpan MaxSilence { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Rule (a) stale owner: how long after a process wakes (its first sample after a silence) it may still
+    /// show VSs. A frozen process cannot act before its threads run again; the fence stops its VSs within a
+    /// scheduler tick, which on a starved machine took 200 ms. Without the fence runs lasted 2-3 s.
+    /// </summary>
+    public static TimeSpan WakeGrace { get; set; } = TimeSpan.FromMilliseconds(500);
+
     private static readonly HashSet<string> s_knowsItIsOut = ["Down", "Exiting", "Removed"];
 
     /// <summary>Runs every rule.</summary>
@@ -114,9 +124,14 @@ public static class Checker
         foreach (var byProcess in history.Samples.GroupBy(s => (s.Member, s.Pid)))
         {
             var open = new Dictionary<int, (Sample First, Sample Last)>();
+            Sample? previous = null;
             foreach (var s in byProcess.OrderBy(s => s.Start))
             {
-                foreach (var vs in open.Keys.Where(v => !s.Running.Contains(v)).ToArray())
+                // Continuity is only assumed between samples close together: across a silence (a paused
+                // member answers nothing) the VS may have been stopped and started again.
+                var silent = previous is not null && s.Start - previous.End > MaxSilence;
+                previous = s;
+                foreach (var vs in open.Keys.Where(v => silent || !s.Running.Contains(v)).ToArray())
                 {
                     result.Add(new Incarnation(s.Member, s.Pid, vs, open[vs].First, open[vs].Last));
                     open.Remove(vs);
@@ -186,7 +201,12 @@ public static class Checker
             }
             if (outAt is not { } t)
                 continue;
-            var stale = process.Where(s => s.Start > t && s.Running.Count > 0 && !s_knowsItIsOut.Contains(s.SelfStatus ?? "Removed")).OrderBy(s => s.Start).FirstOrDefault();
+            // When the process woke up (its first sample, or its first after a silence): a woken process needs
+            // a moment to run its first timer and notice (the frozen-member fence); runs within the grace are not counted.
+            var ordered = process.OrderBy(s => s.Start).ToArray();
+            var wakes = ordered.Where((s, i) => i == 0 || s.Start - ordered[i - 1].End > MaxSilence).Select(s => s.Start).ToArray();
+            var stale = ordered.Where(s => s.Start > t && s.Running.Count > 0 && !s_knowsItIsOut.Contains(s.SelfStatus ?? "Removed")
+                && s.Start - wakes.Last(w => w <= s.Start) > WakeGrace).FirstOrDefault();
             if (stale is null)
                 continue;
             yield return new Finding("stale-owner",

@@ -171,7 +171,10 @@ public sealed class MultiNodeCluster : IAsyncDisposable
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (string.IsNullOrEmpty(dotnet) || !File.Exists(dotnet))
             dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var seeds = string.Join(',', _members.Values.Take(2).Select(s => s.RemotingEndpoint));
+        // First start: the first two members are the seeds (the first may form the cluster alone). A restart
+        // names only the others: a restarted first seed that listed itself first formed a second cluster of
+        // its own when the others were slow to answer its join (seen in failover-bench under load).
+        var seeds = string.Join(',', (m.Starts == 0 ? _members.Values : _members.Values.Where(o => o != m)).Take(2).Select(s => s.RemotingEndpoint));
         var h = m.Launch.Host;
         var command = new List<string>(m.Launch.CommandPrefix)
         {

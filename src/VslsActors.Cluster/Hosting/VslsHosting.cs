@@ -139,6 +139,8 @@ public static class VslsHosting
 
             if (hosts && ClosedPortDowning.PropsFromConfig(system.Settings.Config) is { } downing)
                 system.ActorOf(downing, "vsls-closed-port-downing");
+            if (hosts && FrozenMemberFence.PropsFromConfig(system.Settings.Config) is { } fence)
+                system.ActorOf(fence, "vsls-frozen-member-fence");
 
             if (hosts)
             {
