@@ -144,6 +144,8 @@ public static class VslsHosting
                 system.ActorOf(downing, "vsls-closed-port-downing");
             if (hosts && FrozenMemberFence.PropsFromConfig(system.Settings.Config) is { } fence)
                 system.ActorOf(fence, "vsls-frozen-member-fence");
+            if (hosts && MinorityFence.PropsFromConfig(system.Settings.Config) is { } minorityFence)
+                system.ActorOf(minorityFence, "vsls-minority-fence");
 
             if (hosts)
             {
