@@ -18,11 +18,15 @@ internal static class CtlCommand
         var endpoint = new Option<string>("--endpoint", "-e") { Description = $"A member's management API, host:port [VSLS_CTL_ENDPOINT; default {DefaultEndpoint}]", HelpName = "host:port" };
         var token = new Option<string>("--token") { Description = "API bearer token (the secret) [VSLS_CTL_TOKEN]", HelpName = "token" };
         var (json, filter, limit, path, depth) = LineOptions();
+        var (pps, newCps, maxConns) = LimitOptions();
         var words = new Argument<string[]>("command") { Description = "palette command [arguments]; none = interactive shell", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("ctl", "Inspect and operate the cluster through a member's management API (palettes: cluster, actor, sharding, ha, vs, dist, member, conn, plan, audit).\n" + CtlCommands.HelpText())
         {
             endpoint, token, json, filter, limit, path, depth, words,
         };
+        command.Options.Add(pps);
+        command.Options.Add(newCps);
+        command.Options.Add(maxConns);
         command.SetAction(async (parse, ct) =>
         {
             var e = parse.GetValue(endpoint) ?? Environment.GetEnvironmentVariable("VSLS_CTL_ENDPOINT") ?? DefaultEndpoint;
@@ -36,7 +40,11 @@ internal static class CtlCommand
                 var input = interactive ? new CompletingConsoleReader() : Console.In;
                 return await CtlShell.RunAsync(client, input, output, error, interactive, ct).ConfigureAwait(false);
             }
-            return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)), output, error, ct).ConfigureAwait(false);
+            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth))
+            {
+                PacketsPerSecond = parse.GetValue(pps), NewConnectionsPerSecond = parse.GetValue(newCps), MaxConnections = parse.GetValue(maxConns),
+            };
+            return await RunOneAsync(client, given, flags, output, error, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -49,6 +57,14 @@ internal static class CtlCommand
         new Option<int?>("--limit") { Description = "Most rows to show (conn list, audit tail)", HelpName = "n" },
         new Option<string>("--path") { Description = "Actor path (actor hierarchy; default /user)", HelpName = "path" },
         new Option<int?>("--depth") { Description = "Levels below the path (actor hierarchy; default 3)", HelpName = "n" }
+    );
+
+    /// <summary>The limit options of <c>vs limits</c> (one-shot form and shell alike); values as typed, checked by the command.</summary>
+    public static (Option<string> PacketsPerSecond, Option<string> NewConnectionsPerSecond, Option<string> MaxConnections) LimitOptions() =>
+    (
+        new Option<string>("--pps") { Description = "Packets/s limit of the VS, or off (vs limits)", HelpName = "n|off" },
+        new Option<string>("--new-cps") { Description = "New-connections/s limit of the VS, or off (vs limits)", HelpName = "n|off" },
+        new Option<string>("--max-conns") { Description = "Connection-table limit of the VS (vs limits)", HelpName = "n" }
     );
 
     /// <summary>Runs one command; prints a failure as one line on <paramref name="error"/>.</summary>
@@ -104,8 +120,12 @@ internal static class CtlShell
         if (interactive)
             await output.WriteLineAsync($"vsls ctl on {client.Endpoint}: 'help' lists the commands, 'exit' leaves.").ConfigureAwait(false);
         var (json, filter, limit, path, depth) = CtlCommand.LineOptions();
+        var (pps, newCps, maxConns) = CtlCommand.LimitOptions();
         var words = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
         var line = new RootCommand { json, filter, limit, path, depth, words };
+        line.Options.Add(pps);
+        line.Options.Add(newCps);
+        line.Options.Add(maxConns);
         while (!ct.IsCancellationRequested)
         {
             if (interactive)
@@ -135,7 +155,10 @@ internal static class CtlShell
                 last = CtlClient.BadInput;
                 continue;
             }
-            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth));
+            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth))
+            {
+                PacketsPerSecond = parse.GetValue(pps), NewConnectionsPerSecond = parse.GetValue(newCps), MaxConnections = parse.GetValue(maxConns),
+            };
             var code = await CtlCommand.RunOneAsync(client, parse.GetValue(words) ?? [], flags, output, error, ct).ConfigureAwait(false);
             if (code != 0)
                 last = code;
