@@ -132,7 +132,16 @@ public static class RegistryLogic
             "max-connections=" + Value("max-connections", l.MaxConnections, now.MaxConnections.ToString(CultureInfo.InvariantCulture)),
             "packets-per-second=" + Value("packets-per-second", l.PacketsPerSecond, Rate(now.PacketsPerSecond)),
             "new-connections-per-second=" + Value("new-connections-per-second", l.NewConnectionsPerSecond, Rate(now.NewConnectionsPerSecond)));
-        var doc = VslsConfigFile.Parse(line, "set-limits", current.Members, Ids(current));
+        VslsConfigDocument doc;
+        try
+        {
+            doc = VslsConfigFile.Parse(line, "set-limits", current.Members, Ids(current));
+        }
+        catch (ConfigException e)
+        {
+            // The line is built here, not typed by the operator: its number would only confuse.
+            throw new ConfigException(e.Origin, null, e.VirtualSystem, e.Field, e.Problem);
+        }
         var limits = doc.Limits[0];
         return (VslsConfigFile.Apply(current, Settings(current) with { Limits = doc.Limits }, "set-limits"),
             $"set limits of VS {l.VsId} to {limits.FieldsText()}");
