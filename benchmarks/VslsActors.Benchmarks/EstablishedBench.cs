@@ -83,7 +83,12 @@ internal static class EstablishedBench
         for (var v = 1; v <= VsCount; v++)
             sb.Append($"    {{ id = {v}, name = vs-{v}, priority = [member-1], max-connections = {ConnectionsPerVs * 2}, policy {{ rules = [ {{ name = all, action = accept, sync = immediate }} ] }} }}\n");
         sb.Append("  ]\n}\n");
-        var topology = TopologyLoader.Parse(sb.ToString(), "established-bench topology");
+        return StartMember(dbPath, TopologyLoader.Parse(sb.ToString(), "established-bench topology"));
+    }
+
+    /// <summary>A one-member cluster running <paramref name="topology"/>, wired as <c>vsls node</c> wires it, with every VS started.</summary>
+    internal static IHost StartMember(string dbPath, Topology topology)
+    {
         var port = LocalPorts.Free(1)[0];
         var host = VslsHostFactory.Build(
             new VslsClusterOptions
@@ -100,13 +105,13 @@ internal static class EstablishedBench
         var region = host.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>().Result;
         // Every VS started (the member is up and the coordinator allocates them).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        for (var v = 1; v <= VsCount; v++)
+        foreach (var vs in topology.VirtualSystems)
         {
             while (true)
             {
                 try
                 {
-                    region.Ask<VirtualSystemReplies.Started>(new VirtualSystemCommands.EnsureStarted(new VsId(v)), TimeSpan.FromSeconds(2)).Wait();
+                    region.Ask<VirtualSystemReplies.Started>(new VirtualSystemCommands.EnsureStarted(vs.Id), TimeSpan.FromSeconds(2)).Wait();
                     break;
                 }
                 catch (AggregateException) when (DateTime.UtcNow < deadline)
