@@ -66,7 +66,7 @@ internal static class IsolationBench
                     results.Add((flooded, r));
                     Console.WriteLine($"  {(flooded ? "flood" : "baseline"),-8} eleven: {r.PacketsPerSecond,12:N0} accepted packets/s, batch latency p50 {r.P50Ms,6:F2} ms, p99 {r.P99Ms,7:F2} ms" +
                                       (flood is null ? "" : $" | VS 1 offered {r.FloodOffered:N0} packets/s, accepted {r.FloodAccepted:N0}/s, over-limit packets/s {r.FloodRefused:N0}/s") +
-                                      $" | load {LoadAverage()}");
+                                      $" | process CPU {r.CpuCores:F2} cores, load {LoadAverage()}");
                 }
                 var (b, fl) = (results[^2].Result, results[^1].Result);
                 Console.WriteLine($"round {round + 1}: throughput flood/baseline {fl.PacketsPerSecond / b.PacketsPerSecond:P1}, p99 flood/baseline {fl.P99Ms / b.P99Ms:F2}x");
@@ -78,6 +78,9 @@ internal static class IsolationBench
             var p99 = floodAll.P99Ms / baseline.P99Ms;
             Console.WriteLine($"pooled baseline: {baseline.PacketsPerSecond:N0} packets/s, p50 {baseline.P50Ms:F2} ms, p99 {baseline.P99Ms:F2} ms");
             Console.WriteLine($"pooled flood:    {floodAll.PacketsPerSecond:N0} packets/s, p50 {floodAll.P50Ms:F2} ms, p99 {floodAll.P99Ms:F2} ms; VS 1 offered {floodAll.FloodOffered:N0} packets/s ({floodAll.FloodOffered / limit:F1}x its limit), accepted {floodAll.FloodAccepted:N0}/s");
+            // The machine is shared: how much of this process's own CPU the flood costs the eleven, whatever CPU the machine gave it.
+            var perCore = floodAll.PacketsPerSecond / floodAll.CpuCores / (baseline.PacketsPerSecond / baseline.CpuCores);
+            Console.WriteLine($"eleven's packets per process CPU-second: baseline {baseline.PacketsPerSecond / baseline.CpuCores:N0}, flood {floodAll.PacketsPerSecond / floodAll.CpuCores:N0} (ratio {perCore:P1}); process CPU baseline {baseline.CpuCores:F2} cores, flood {floodAll.CpuCores:F2}");
             Console.WriteLine($"ratio flood/baseline: throughput {tput:P1} (goal ≥ 90 %: {(tput >= 0.9 ? "met" : "missed")}), p99 {p99:F2}x (goal ≤ 2x: {(p99 <= 2 ? "met" : "missed")})");
         }
         finally
@@ -140,6 +143,8 @@ internal static class IsolationBench
 
     private sealed record PhaseResult(double PacketsPerSecond, double P50Ms, double P99Ms, double FloodOffered, double FloodAccepted, double FloodRefused)
     {
+        /// <summary>CPU this process used during the phase (member and senders), in cores.</summary>
+        public double CpuCores { get; init; }
         public long[] Latencies { get; init; } = [];
         public double Seconds { get; init; }
     }
@@ -156,7 +161,10 @@ internal static class IsolationBench
             Percentile(all, 0.99),
             list.Sum(p => p.FloodOffered * p.Seconds) / seconds,
             list.Sum(p => p.FloodAccepted * p.Seconds) / seconds,
-            list.Sum(p => p.FloodRefused * p.Seconds) / seconds);
+            list.Sum(p => p.FloodRefused * p.Seconds) / seconds)
+        {
+            CpuCores = list.Sum(p => p.CpuCores * p.Seconds) / seconds,
+        };
     }
 
     private static double Percentile(long[] sorted, double q) =>
@@ -187,6 +195,7 @@ internal static class IsolationBench
             }
         }
 
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var floodTask = flood?.RunAsync(sw, duration, now, phase);
         var lanes = new Task<(long Accepted, List<long> Latencies)>[VsCount + 1];
@@ -229,8 +238,9 @@ internal static class IsolationBench
         }
         var eleven = lanes.Skip(2).ToArray();
         Task.WaitAll(eleven);
-        var elapsed = sw.Elapsed.TotalSeconds;
         var floodResult = floodTask?.Result;
+        var elapsed = sw.Elapsed.TotalSeconds;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / elapsed;
         var all = eleven.SelectMany(l => l.Result.Latencies).Order().ToArray();
         return new PhaseResult(
             eleven.Sum(l => l.Result.Accepted) / elapsed,
@@ -242,6 +252,7 @@ internal static class IsolationBench
         {
             Latencies = all,
             Seconds = elapsed,
+            CpuCores = cpu,
         };
     }
 
