@@ -59,11 +59,14 @@ internal static class EstablishedBench
                 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
                 var gen0 = GC.CollectionCount(0);
                 var gen2 = GC.CollectionCount(2);
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var (packets, elapsed) = Drive(region, batches, TimeSpan.FromSeconds(seconds));
+                // CPU time per packet: on a shared machine it moves far less than packets/s, which depends on how much CPU the others leave.
+                var cpuNsPerPacket = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalNanoseconds / packets;
                 var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
                 var rate = packets / elapsed.TotalSeconds;
                 Console.WriteLine($"{shape}: {rate:N0} packets/s through the shard region ({packets:N0} in {elapsed.TotalSeconds:F1} s, " +
-                                  $"{(double)allocated / packets:F1} B allocated/packet, gen0 {GC.CollectionCount(0) - gen0}, gen2 {GC.CollectionCount(2) - gen2}) | " +
+                                  $"{cpuNsPerPacket:F0} ns CPU/packet, {(double)allocated / packets:F1} B allocated/packet, gen0 {GC.CollectionCount(0) - gen0}, gen2 {GC.CollectionCount(2) - gen2}) | " +
                                   $"baseline Dictionary conntrack {baseline:N0} packets/s | ratio {rate / baseline:F3} (1/{baseline / rate:F1})");
             }
         }

@@ -429,10 +429,12 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             batch.OverPacketRate += refused;
         }
         var maxConnections = _limits.MaxConnections;
+        // A span of exactly the admitted packets: the loop bound is its length, so the JIT drops the bounds check.
+        ReadOnlySpan<TimedPacket> admittedPackets = packets.AsSpan(0, admitted);
 
-        for (var i = 0; i < admitted; i++)
+        for (var i = 0; i < admittedPackets.Length; i++)
         {
-            ref readonly var packet = ref packets[i];
+            ref readonly var packet = ref admittedPackets[i];
             var key = FlowKey.FromPacket(packet.Header);
             if (_entries.TryGetValue(key, out var entry))
             {
