@@ -59,11 +59,14 @@ internal static class EstablishedBench
                 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
                 var gen0 = GC.CollectionCount(0);
                 var gen2 = GC.CollectionCount(2);
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var (packets, elapsed) = Drive(region, batches, TimeSpan.FromSeconds(seconds));
+                // CPU time per packet: on a shared machine it moves far less than packets/s, which depends on how much CPU the others leave.
+                var cpuNsPerPacket = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalNanoseconds / packets;
                 var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
                 var rate = packets / elapsed.TotalSeconds;
                 Console.WriteLine($"{shape}: {rate:N0} packets/s through the shard region ({packets:N0} in {elapsed.TotalSeconds:F1} s, " +
-                                  $"{(double)allocated / packets:F1} B allocated/packet, gen0 {GC.CollectionCount(0) - gen0}, gen2 {GC.CollectionCount(2) - gen2}) | " +
+                                  $"{cpuNsPerPacket:F0} ns CPU/packet, {(double)allocated / packets:F1} B allocated/packet, gen0 {GC.CollectionCount(0) - gen0}, gen2 {GC.CollectionCount(2) - gen2}) | " +
                                   $"baseline Dictionary conntrack {baseline:N0} packets/s | ratio {rate / baseline:F3} (1/{baseline / rate:F1})");
             }
         }
@@ -83,7 +86,12 @@ internal static class EstablishedBench
         for (var v = 1; v <= VsCount; v++)
             sb.Append($"    {{ id = {v}, name = vs-{v}, priority = [member-1], max-connections = {ConnectionsPerVs * 2}, policy {{ rules = [ {{ name = all, action = accept, sync = immediate }} ] }} }}\n");
         sb.Append("  ]\n}\n");
-        var topology = TopologyLoader.Parse(sb.ToString(), "established-bench topology");
+        return StartMember(dbPath, TopologyLoader.Parse(sb.ToString(), "established-bench topology"));
+    }
+
+    /// <summary>A one-member cluster running <paramref name="topology"/>, wired as <c>vsls node</c> wires it, with every VS started.</summary>
+    internal static IHost StartMember(string dbPath, Topology topology)
+    {
         var port = LocalPorts.Free(1)[0];
         var host = VslsHostFactory.Build(
             new VslsClusterOptions
@@ -100,13 +108,13 @@ internal static class EstablishedBench
         var region = host.Services.GetRequiredService<ActorRegistry>().GetAsync<VirtualSystemRegion>().Result;
         // Every VS started (the member is up and the coordinator allocates them).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        for (var v = 1; v <= VsCount; v++)
+        foreach (var vs in topology.VirtualSystems)
         {
             while (true)
             {
                 try
                 {
-                    region.Ask<VirtualSystemReplies.Started>(new VirtualSystemCommands.EnsureStarted(new VsId(v)), TimeSpan.FromSeconds(2)).Wait();
+                    region.Ask<VirtualSystemReplies.Started>(new VirtualSystemCommands.EnsureStarted(vs.Id), TimeSpan.FromSeconds(2)).Wait();
                     break;
                 }
                 catch (AggregateException) when (DateTime.UtcNow < deadline)

@@ -19,11 +19,15 @@ internal static class CtlCommand
         var token = new Option<string>("--token") { Description = "API bearer token (the secret) [VSLS_CTL_TOKEN]", HelpName = "token" };
         var (json, filter, limit, path, depth) = LineOptions();
         var by = ByOption();
+        var (pps, newCps, maxConns) = LimitOptions();
         var words = new Argument<string[]>("command") { Description = "palette command [arguments]; none = interactive shell", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("ctl", "Inspect and operate the cluster through a member's management API (palettes: cluster, actor, sharding, ha, vs, dist, member, conn, plan, audit).\n" + CtlCommands.HelpText())
         {
             endpoint, token, json, filter, limit, path, depth, by, words,
         };
+        command.Options.Add(pps);
+        command.Options.Add(newCps);
+        command.Options.Add(maxConns);
         command.SetAction(async (parse, ct) =>
         {
             var e = parse.GetValue(endpoint) ?? Environment.GetEnvironmentVariable("VSLS_CTL_ENDPOINT") ?? DefaultEndpoint;
@@ -37,7 +41,11 @@ internal static class CtlCommand
                 var input = interactive ? new CompletingConsoleReader() : Console.In;
                 return await CtlShell.RunAsync(client, input, output, error, interactive, ct).ConfigureAwait(false);
             }
-            return await RunOneAsync(client, given, new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)) { By = parse.GetValue(by) }, output, error, ct).ConfigureAwait(false);
+            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth))
+            {
+                PacketsPerSecond = parse.GetValue(pps), NewConnectionsPerSecond = parse.GetValue(newCps), MaxConnections = parse.GetValue(maxConns), By = parse.GetValue(by),
+            };
+            return await RunOneAsync(client, given, flags, output, error, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -55,6 +63,14 @@ internal static class CtlCommand
     /// <summary><c>--by weight|load</c> (dist equal, dist advise); separate from <see cref="LineOptions"/> so adding it changed no caller.</summary>
     public static Option<string> ByOption() =>
         new("--by") { Description = "What to balance: configured weight (default) or load measured over the last 10 s (dist equal, dist advise)", HelpName = "weight|load" };
+
+    /// <summary>The limit options of <c>vs limits</c> (one-shot form and shell alike); values as typed, checked by the command.</summary>
+    public static (Option<string> PacketsPerSecond, Option<string> NewConnectionsPerSecond, Option<string> MaxConnections) LimitOptions() =>
+    (
+        new Option<string>("--pps") { Description = "Packets/s limit of the VS, or off (vs limits)", HelpName = "n|off" },
+        new Option<string>("--new-cps") { Description = "New-connections/s limit of the VS, or off (vs limits)", HelpName = "n|off" },
+        new Option<string>("--max-conns") { Description = "Connection-table limit of the VS (vs limits)", HelpName = "n" }
+    );
 
     /// <summary>Runs one command; prints a failure as one line on <paramref name="error"/>.</summary>
     public static async Task<int> RunOneAsync(CtlClient client, IReadOnlyList<string> words, CtlFlags flags, TextWriter output, TextWriter error, CancellationToken ct)
@@ -110,8 +126,12 @@ internal static class CtlShell
             await output.WriteLineAsync($"vsls ctl on {client.Endpoint}: 'help' lists the commands, 'exit' leaves.").ConfigureAwait(false);
         var (json, filter, limit, path, depth) = CtlCommand.LineOptions();
         var by = CtlCommand.ByOption();
+        var (pps, newCps, maxConns) = CtlCommand.LimitOptions();
         var words = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
         var line = new RootCommand { json, filter, limit, path, depth, by, words };
+        line.Options.Add(pps);
+        line.Options.Add(newCps);
+        line.Options.Add(maxConns);
         while (!ct.IsCancellationRequested)
         {
             if (interactive)
@@ -141,7 +161,10 @@ internal static class CtlShell
                 last = CtlClient.BadInput;
                 continue;
             }
-            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth)) { By = parse.GetValue(by) };
+            var flags = new CtlFlags(parse.GetValue(json), parse.GetValue(filter), parse.GetValue(limit), parse.GetValue(path), parse.GetValue(depth))
+            {
+                PacketsPerSecond = parse.GetValue(pps), NewConnectionsPerSecond = parse.GetValue(newCps), MaxConnections = parse.GetValue(maxConns), By = parse.GetValue(by),
+            };
             var code = await CtlCommand.RunOneAsync(client, parse.GetValue(words) ?? [], flags, output, error, ct).ConfigureAwait(false);
             if (code != 0)
                 last = code;

@@ -10,7 +10,11 @@ namespace VslsActors.Cli.Ctl;
 /// <param name="Limit">Row limit (<c>conn list</c>, <c>audit tail</c>).</param>
 /// <param name="Path">Actor path (<c>actor hierarchy</c>).</param>
 /// <param name="Depth">Depth (<c>actor hierarchy</c>).</param>
-public sealed record CtlFlags(bool Json = false, string? Filter = null, int? Limit = null, string? Path = null, int? Depth = null)
+/// <param name="PacketsPerSecond">New packets/s limit, a number or <c>off</c> (<c>vs limits</c>).</param>
+/// <param name="NewConnectionsPerSecond">New new-connections/s limit, a number or <c>off</c> (<c>vs limits</c>).</param>
+/// <param name="MaxConnections">New connection-table limit (<c>vs limits</c>).</param>
+public sealed record CtlFlags(bool Json = false, string? Filter = null, int? Limit = null, string? Path = null, int? Depth = null,
+    string? PacketsPerSecond = null, string? NewConnectionsPerSecond = null, string? MaxConnections = null)
 {
     /// <summary><c>--by weight|load</c> (<c>dist equal</c>, <c>dist advise</c>); null = weight.</summary>
     public string? By { get; init; }
@@ -41,6 +45,7 @@ public static class CtlCommands
         new("vs", "list", "", "per VS: weight, Active/Standby/Backup members, connections, verdicts"),
         new("vs", "show", "<vs>", "one VS"),
         new("vs", "failover", "<vs>", "move a VS to its Standby now (graceful: priority change, shard hand-off)"),
+        new("vs", "limits", "<vs> [--pps n|off] [--new-cps n|off] [--max-conns n]", "set a VS's packets/s, new-connections/s and connection limits (at run time; unset flags stay)"),
         new("dist", "show", "", "priority lists, modes, drained members, load per member"),
         new("dist", "equal", "[--by weight|load]", "distribute over all members by configured weight (default) or by load measured over the last 10 s (writes manual lists)"),
         new("dist", "all-on", "<member>", "every VS Active on one member"),
@@ -87,7 +92,9 @@ public static class CtlCommands
                 ? $"unknown palette '{palette}' (palettes: {string.Join(", ", All.Select(e => e.Palette).Distinct())})"
                 : $"unknown command '{palette} {command}' (commands: {string.Join(", ", known)})", CtlClient.BadInput);
         }
-        var expected = entry.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(a => a.StartsWith('<') || (a.Contains('|') && !a.Contains('[') && !a.Contains(']')));
+        // Bracketed parts are flags, not arguments ("[--pps n|off]").
+        var expected = System.Text.RegularExpressions.Regex.Replace(entry.Arguments, @"\[[^\]]*\]", "")
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(a => a.StartsWith('<') || a.Contains('|'));
         if (args.Length != expected)
             throw new CtlException($"{palette} {command}: expects {(expected == 0 ? "no argument" : entry.Arguments)}, got {args.Length} argument(s)", CtlClient.BadInput);
         var p = new Printer(output, flags.Json);
@@ -135,8 +142,14 @@ public static class CtlCommands
             {
                 var json = await client.GetAsync($"vs/{Vs(args[0])}", ct).ConfigureAwait(false);
                 p.Table("{\"vss\":[" + json + "]}", "vss", VsColumns, raw: json);
+                var r = Parse(json);
+                string Field(string name, string whenNull) =>
+                    r.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) ? Text(v) : whenNull;
+                p.Line($"limits: max-connections {Field("maxConnections", "-")}, packets/s {Field("packetsPerSecondLimit", "off")}, new connections/s {Field("newConnectionsPerSecondLimit", "off")}");
+                p.Line($"over-limit by kind: connections {Field("overLimitConnections", "-")}, packets/s {Field("overLimitPacketRate", "-")}, new connections/s {Field("overLimitNewConnectionRate", "-")}");
                 break;
             }
+            case ("vs", "limits"): await LimitsAsync(client, args[0], flags, p, ct).ConfigureAwait(false); break;
             case ("vs", "failover"):
             {
                 var json = await client.PostAsync($"vs/{Vs(args[0])}/failover", null, ct).ConfigureAwait(false);
@@ -213,6 +226,31 @@ public static class CtlCommands
             case ("audit", "tail"): await AuditAsync(client, flags.Limit ?? 20, p, ct).ConfigureAwait(false); break;
         }
         return 0;
+    }
+
+    private static async Task LimitsAsync(CtlClient client, string vsText, CtlFlags flags, Printer p, CancellationToken ct)
+    {
+        var vs = Vs(vsText);
+        if (flags.PacketsPerSecond is null && flags.NewConnectionsPerSecond is null && flags.MaxConnections is null)
+            throw new CtlException("vs limits: nothing to change (give --pps n|off, --new-cps n|off and/or --max-conns n)", CtlClient.BadInput);
+        // Checked here for a quick one-line answer; the registry checks again (and names the VS).
+        object? Limit(string flag, string? value, bool offAllowed)
+        {
+            if (value is null)
+                return null;
+            if (offAllowed && value == "off")
+                return "off";
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+                throw new CtlException($"vs limits: {flag} '{value}' is not a whole number > 0{(offAllowed ? " or off" : "")}", CtlClient.BadInput);
+            return n;
+        }
+        var body = new
+        {
+            maxConnections = Limit("--max-conns", flags.MaxConnections, offAllowed: false),
+            packetsPerSecond = Limit("--pps", flags.PacketsPerSecond, offAllowed: true),
+            newConnectionsPerSecond = Limit("--new-cps", flags.NewConnectionsPerSecond, offAllowed: true),
+        };
+        p.Changed(await client.PostAsync($"vs/{vs}/limits", body, ct).ConfigureAwait(false));
     }
 
     private static readonly string[] VsColumns = ["vs", "name", "weight", "active", "standby", "backups", "runningOn=running on", "connections", "packetsPerSecond=pkts/s", "accepted", "policyDropped", "rejected", "outOfState", "overLimit"];

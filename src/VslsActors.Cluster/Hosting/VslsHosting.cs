@@ -119,7 +119,9 @@ public static class VslsHosting
                     if (entityProps is not null)
                         return entityProps(vs);
                     vsSettings ??= VirtualSystemSettings.FromConfig(system.Settings.Config);
-                    var config = holder.FileTopology.Find(vs)
+                    // The configuration in effect (the registry's limits over the file's), not the file alone;
+                    // the VS follows later changes itself (VslsConfigurationApplied).
+                    var config = holder.Current.Topology.Find(vs)
                         ?? throw new InvalidOperationException($"virtual system {vs} is not configured");
                     return VirtualSystemActor.Props(config, member, vsSettings);
                 }

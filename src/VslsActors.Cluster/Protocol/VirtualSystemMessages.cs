@@ -74,14 +74,25 @@ public static class VirtualSystemReplies
 /// Per-kind packet verdict counts. <see cref="UnknownVs"/> is counted by whoever classifies
 /// packets to VSs (ingress), never by a VS.
 /// </summary>
+/// <remarks>
+/// <see cref="OverLimit"/> is every packet refused by a VS's limits, whatever the kind (so totals and
+/// older readers stay right); <see cref="OverPacketRate"/> and <see cref="OverNewConnectionRate"/> are
+/// the parts of it refused by the packets/s and new-connections/s limits (optional, added later:
+/// 0 from a sender that does not split), and <see cref="OverConnectionLimit"/> the rest (a full table).
+/// </remarks>
 public sealed record VerdictCounts(
     long Accepted,
     long PolicyDropped,
     long Rejected,
     long OutOfState,
     long OverLimit,
-    long UnknownVs = 0)
+    long UnknownVs = 0,
+    long OverPacketRate = 0,
+    long OverNewConnectionRate = 0)
 {
+    /// <summary>The part of <see cref="OverLimit"/> refused because the VS's connection table was full.</summary>
+    public long OverConnectionLimit => OverLimit - OverPacketRate - OverNewConnectionRate;
+
     /// <summary>All zero.</summary>
     public static VerdictCounts Zero { get; } = new(0, 0, 0, 0, 0);
 
@@ -95,5 +106,7 @@ public sealed record VerdictCounts(
         Rejected + other.Rejected,
         OutOfState + other.OutOfState,
         OverLimit + other.OverLimit,
-        UnknownVs + other.UnknownVs);
+        UnknownVs + other.UnknownVs,
+        OverPacketRate + other.OverPacketRate,
+        OverNewConnectionRate + other.OverNewConnectionRate);
 }

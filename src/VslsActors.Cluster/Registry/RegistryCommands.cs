@@ -45,6 +45,14 @@ public static class RegistryCommands
     /// <summary>Sets one VS's weight; the distribution mode stays (under <c>equal</c> the lists are regenerated).</summary>
     public sealed record SetWeight(VsId VsId, int Weight, string ChangedBy) : IRegistryChange;
 
+    /// <summary>
+    /// Sets one VS's limits (docs/limits.md); the VS applies them where it runs, without a restart.
+    /// Each value as the operator wrote it — a whole number, or <c>off</c> for the rates — and null
+    /// for "unchanged". Validated as a <c>limits</c> line of the VSLS configuration file, so a bad value
+    /// is refused with the VS and the field named, and nothing changes.
+    /// </summary>
+    public sealed record SetLimits(VsId VsId, string? MaxConnections, string? PacketsPerSecond, string? NewConnectionsPerSecond, string ChangedBy) : IRegistryChange;
+
     /// <summary>Sets the distribution mode; <paramref name="AllOnMember"/> only with <see cref="DistributionMode.AllOn"/>. Switching to manual keeps the lists in effect.</summary>
     public sealed record SetDistribution(DistributionMode Mode, string? AllOnMember, string ChangedBy) : IRegistryChange;
 

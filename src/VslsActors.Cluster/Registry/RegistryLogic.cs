@@ -37,7 +37,9 @@ public static class RegistryLogic
             PlacementCalculator.ResolvePriorityLists(topology),
             topology.Vsls.Distribution,
             topology.Vsls.AllOnMember,
-            topology.Vsls.Failback);
+            topology.Vsls.Failback,
+            // Every VS's limits, so the registry's text is all that runs (as for weights, the journal wins over the file).
+            VslsConfigFile.LimitsOf(topology));
         return VslsConfigFile.Export(doc, now, topology.Members, names, "Written by the VSLS registry; change it with vsls ctl.");
     }
 
@@ -73,6 +75,7 @@ public static class RegistryLogic
             {
                 RegistryCommands.SetPriority p => (SetPriority(current, p), $"set priority of VS {p.VsId} to {string.Join(",", p.Members ?? [])}"),
                 RegistryCommands.SetWeight w => (SetWeight(current, w), $"set weight of VS {w.VsId} to {w.Weight}"),
+                RegistryCommands.SetLimits l => SetLimits(current, l),
                 RegistryCommands.SetDistribution d => (SetDistribution(current, d), $"set distribution to {Distribution(d.Mode, d.AllOnMember)}"),
                 RegistryCommands.EqualByLoad l => (EqualByLoad(current, l), "set distribution to equal by load (loads: " + LoadsText(l.Loads) + ")"),
                 RegistryCommands.SetFailback f => (VslsConfigFile.Apply(current, Settings(current, failback: f.Mode), "failback"),
@@ -119,6 +122,43 @@ public static class RegistryLogic
         var line = string.Create(CultureInfo.InvariantCulture, $"{w.VsId} {w.Weight} {string.Join(",", list)}");
         var doc = VslsConfigFile.Parse(line, "set-weight", current.Members, Ids(current));
         return VslsConfigFile.Apply(current, Settings(current) with { Entries = doc.Entries }, "set-weight");
+    }
+
+    private static (Topology, string) SetLimits(Topology current, RegistryCommands.SetLimits l)
+    {
+        var vs = current.Find(l.VsId) ?? throw new ConfigException("set-limits", null, l.VsId.ToString(), "vs-id", "not a configured virtual system");
+        var now = VsLimits.Of(vs);
+        // Written as a file line so that every error reads exactly as the file's; unchanged fields keep their value.
+        var line = "limits " + l.VsId + " " + string.Join(' ',
+            "max-connections=" + Value("max-connections", l.MaxConnections, now.MaxConnections.ToString(CultureInfo.InvariantCulture)),
+            "packets-per-second=" + Value("packets-per-second", l.PacketsPerSecond, Rate(now.PacketsPerSecond)),
+            "new-connections-per-second=" + Value("new-connections-per-second", l.NewConnectionsPerSecond, Rate(now.NewConnectionsPerSecond)));
+        VslsConfigDocument doc;
+        try
+        {
+            doc = VslsConfigFile.Parse(line, "set-limits", current.Members, Ids(current));
+        }
+        catch (ConfigException e)
+        {
+            // The line is built here, not typed by the operator: its number would only confuse.
+            throw new ConfigException(e.Origin, null, e.VirtualSystem, e.Field, e.Problem);
+        }
+        var limits = doc.Limits[0];
+        return (VslsConfigFile.Apply(current, Settings(current) with { Limits = doc.Limits }, "set-limits"),
+            $"set limits of VS {l.VsId} to {limits.FieldsText()}");
+
+        // A value is one word of the line; anything with a space (or empty) is refused here, named, rather than misread.
+        string Value(string field, string? given, string unchanged)
+        {
+            if (given is null)
+                return unchanged;
+            var value = given.Trim();
+            if (value.Length == 0 || value.Any(char.IsWhiteSpace))
+                throw new ConfigException("set-limits", null, l.VsId.ToString(), field, $"'{given}' is not a whole number{(field == "max-connections" ? "" : " or off")}");
+            return value;
+        }
+
+        static string Rate(int? rate) => rate is { } r ? r.ToString(CultureInfo.InvariantCulture) : "off";
     }
 
     private static Topology SetDistribution(Topology current, RegistryCommands.SetDistribution d)

@@ -93,6 +93,14 @@ public sealed class VslsConfigurationHolder : IExtension
     public bool IsConfigured(VsId vs) => _current?.Topology.Find(vs) is not null;
 }
 
+/// <summary>
+/// Published on a member's local event stream each time its <see cref="VslsConfigurationHolder"/> takes a
+/// newer configuration, so that running actors (VS actors: their limits) apply it without a restart.
+/// Local only: never sent between members, so not an <c>IVslsMessage</c>.
+/// </summary>
+/// <param name="Configuration">The configuration now in effect on this member.</param>
+public sealed record VslsConfigurationApplied(VslsConfiguration Configuration) : INoSerializationVerificationNeeded;
+
 /// <summary>Extension id of <see cref="VslsConfigurationHolder"/>.</summary>
 public sealed class VslsConfigurationHolderId : ExtensionIdProvider<VslsConfigurationHolder>
 {

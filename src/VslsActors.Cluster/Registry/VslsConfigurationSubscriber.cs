@@ -59,7 +59,10 @@ public sealed class VslsConfigurationSubscriber : ReceiveActor, IWithTimers
         try
         {
             if (_holder.TryUpdate(c.Version, c.ConfigText, c.DrainedMembers ?? []))
+            {
                 _log.Info("VSLS configuration version {Version} applied", c.Version);
+                Context.System.EventStream.Publish(new VslsConfigurationApplied(_holder.Current));
+            }
         }
         catch (ConfigException e)
         {

@@ -30,8 +30,8 @@ internal static class ConnectionMessages
         /// <summary>Who gets the verdicts.</summary>
         public readonly IActorRef ReplyTo = replyTo;
 
-        /// <summary>Verdicts the VS decided itself (only the VS touches these).</summary>
-        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit;
+        /// <summary>Verdicts the VS decided itself (only the VS touches these). <see cref="OverLimit"/> is every kind; the rate parts are also counted on their own.</summary>
+        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit, OverPacketRate, OverNewConnectionRate;
 
         /// <summary>Verdicts of the connection actors (added with <see cref="Interlocked.Add(ref int, int)"/>).</summary>
         public int ChildAccepted, ChildOutOfState;
@@ -54,7 +54,8 @@ internal static class ConnectionMessages
 
         /// <summary>All verdicts of the batch (read by the VS once every hold is released).</summary>
         public Protocol.VerdictCounts Counts =>
-            new(Accepted + Volatile.Read(ref ChildAccepted), PolicyDropped, Rejected, OutOfState + Volatile.Read(ref ChildOutOfState), OverLimit);
+            new(Accepted + Volatile.Read(ref ChildAccepted), PolicyDropped, Rejected, OutOfState + Volatile.Read(ref ChildOutOfState), OverLimit,
+                OverPacketRate: OverPacketRate, OverNewConnectionRate: OverNewConnectionRate);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using VslsActors.Cluster.Protocol;
+using VslsActors.Cluster.Registry;
 using VslsActors.Domain;
 using VslsActors.Domain.Connections;
 using VslsActors.Domain.Flows;
@@ -42,8 +43,16 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// touched connection (the shared batch array and the positions of its packets: an exact-size array,
 /// or none for a single packet). The connection actors add their verdicts to the batch's shared
 /// <see cref="BatchTally"/> and the last one sends it back: one message returns per batch, not one per
-/// connection. Nothing else is allocated per packet. Unknown keys go through <see cref="Admission.Decide"/>
+/// connection. Nothing else is allocated per packet. Unknown keys go through <see cref="Admission.Decide(in TimedPacket, CompiledPolicy, int, int, ref TokenBucket, long)"/>
 /// (state, policy, limit).</para>
+/// <para><b>Limits.</b> Three per VS (docs/limits.md), read from the VSLS configuration in effect and
+/// changed at run time without a restart (<see cref="VslsConfigurationApplied"/> on the local event
+/// stream). <em>Packets/s</em>: a <see cref="TokenBucket"/> taken once per batch, before any packet is
+/// looked at, so a flood's excess costs one subtraction per batch, not a lookup per packet; the batch's
+/// tail beyond the tokens is refused. <em>Connections</em> and <em>new connections/s</em>: decided per
+/// first packet by <see cref="Admission"/>, after the policy. The buckets run on this member's clock (one
+/// read per batch), not on packet timestamps, which the sender chooses and could inflate. Every refused
+/// packet is counted over-limit, and by kind.</para>
 /// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
 /// finished it <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
 /// not written with <c>Persist</c>/<c>PersistAsync</c>: on a journal failure both end in
@@ -183,7 +192,12 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private Entry?[] _packetEntries = new Entry?[256];
     private readonly List<Entry> _touched = [];
 
-    private long _accepted, _policyDropped, _rejected, _outOfState, _overLimit;
+    private long _accepted, _policyDropped, _rejected, _outOfState, _overLimit, _overPacketRate, _overNewConnectionRate;
+
+    // Limits in effect (see the class remarks); replaced when the configuration changes.
+    private VsLimits _limits;
+    private TokenBucket _packetRate;
+    private TokenBucket _newConnectionRate;
 
     // Journal: deltas not yet in a write, writes sealed (numbered) but not sent, the one in flight.
     private IActorRef _writer = ActorRefs.Nobody;
@@ -241,6 +255,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _loadWindow = new LoadWindow(LoadWindow.DefaultLength < settings.SweepInterval ? settings.SweepInterval : LoadWindow.DefaultLength, settings.SweepInterval);
         _policy = PolicyCompiler.Compile(config.Policy, "topology", $"{config.Id} ({config.Name})");
         PersistenceId = PersistenceIdOf(config.Id);
+        _limits = VsLimits.Of(config);
+        SetLimits(_limits);
 
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<ConnectionDeltas>(OnRecoveredDeltas);
@@ -284,6 +300,46 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             Context.Stop(Self);
         });
         Command<ListingDeadline>(OnListingDeadline);
+        Command<VslsConfigurationApplied>(applied => OnConfiguration(applied.Configuration));
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Context.System.EventStream.Subscribe(Self, typeof(VslsConfigurationApplied));
+        // A change applied between this VS's Props and its subscription would otherwise be missed.
+        var holder = VslsConfigurationHolder.Get(Context.System);
+        if (holder.IsInitialized && holder.Current.FromRegistry)
+            OnConfiguration(holder.Current);
+    }
+
+    // ---------------------------------------------------------------- limits
+
+    private void OnConfiguration(VslsConfiguration configuration)
+    {
+        if (configuration.Topology.Find(_config.Id) is not { } vs)
+            return;
+        var limits = VsLimits.Of(vs);
+        if (limits == _limits)
+            return;
+        _log.Info("VS {VsId}: limits changed from {Before} to {After} (configuration version {Version})",
+            _config.Id, _limits.FieldsText(), limits.FieldsText(), configuration.Version);
+        _limits = limits;
+        SetLimits(limits);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="limits"/> in effect. A changed rate starts a new bucket (full: the new
+    /// limit's burst is available at once); an unchanged rate keeps its bucket and its level.
+    /// </summary>
+    private void SetLimits(VsLimits limits)
+    {
+        var now = DateTime.UtcNow.Ticks;
+        if (_packetRate.RatePerSecond != (limits.PacketsPerSecond ?? 0))
+            _packetRate = TokenBucket.ForLimit(limits.PacketsPerSecond, now);
+        if (_newConnectionRate.RatePerSecond != (limits.NewConnectionsPerSecond ?? 0))
+            _newConnectionRate = TokenBucket.ForLimit(limits.NewConnectionsPerSecond, now);
     }
 
     /// <inheritdoc />
@@ -363,9 +419,25 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         var touched = _touched;
         touched.Clear();
 
-        for (var i = 0; i < packets.Length; i++)
+        // Limits on this member's clock, read once per batch and only when a rate is limited.
+        var now = _packetRate.IsLimited || _newConnectionRate.IsLimited ? DateTime.UtcNow.Ticks : 0L;
+        var admitted = packets.Length;
+        if (_packetRate.IsLimited)
         {
-            ref readonly var packet = ref packets[i];
+            // The packets/s limit first and per batch: the excess (the batch's tail) is refused before
+            // any lookup, so a flooded VS spends next to nothing on what it refuses.
+            admitted = _packetRate.TakeUpTo(packets.Length, now);
+            var refused = packets.Length - admitted;
+            batch.OverLimit += refused;
+            batch.OverPacketRate += refused;
+        }
+        var maxConnections = _limits.MaxConnections;
+        // A span of exactly the admitted packets: the loop bound is its length, so the JIT drops the bounds check.
+        ReadOnlySpan<TimedPacket> admittedPackets = packets.AsSpan(0, admitted);
+
+        for (var i = 0; i < admittedPackets.Length; i++)
+        {
+            ref readonly var packet = ref admittedPackets[i];
             var key = FlowKey.FromPacket(packet.Header);
             if (_entries.TryGetValue(key, out var entry))
             {
@@ -379,7 +451,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
                 {
                     // Port reuse: a new connection on a closed key. It needs the policy like any new
                     // connection; the child then reopens its state (and re-keys the originator).
-                    var decision = Admission.Decide(packet, _policy, _entries.Count - 1, _config.MaxConnections);
+                    var decision = Admission.Decide(packet, _policy, _entries.Count - 1, maxConnections, ref _newConnectionRate, now);
                     if (!decision.Opens)
                     {
                         Count(batch, decision.Outcome);
@@ -393,7 +465,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
             if (entry is null)
             {
-                var decision = Admission.Decide(packet, _policy, _entries.Count, _config.MaxConnections);
+                var decision = Admission.Decide(packet, _policy, _entries.Count, maxConnections, ref _newConnectionRate, now);
                 packetEntries[i] = null;
                 Count(batch, decision.Outcome);
                 if (!decision.Opens)
@@ -441,7 +513,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             }
             entry.BatchCount = 0;
         }
-        for (var i = 0; i < packets.Length; i++)
+        for (var i = 0; i < admitted; i++)
         {
             if (packetEntries[i] is { } entry)
             {
@@ -488,6 +560,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             case AdmissionOutcome.PolicyDrop: batch.PolicyDropped++; break;
             case AdmissionOutcome.Reject: batch.Rejected++; break;
             case AdmissionOutcome.OverLimit: batch.OverLimit++; break;
+            case AdmissionOutcome.OverNewConnectionRate: batch.OverLimit++; batch.OverNewConnectionRate++; break;
         }
     }
 
@@ -629,6 +702,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _rejected += counts.Rejected;
         _outOfState += counts.OutOfState;
         _overLimit += counts.OverLimit;
+        _overPacketRate += counts.OverPacketRate;
+        _overNewConnectionRate += counts.OverNewConnectionRate;
         if (_unwritten.Count > 0)
             _unwrittenWaiters.Add(batch);
         else if (_sealed.Count > 0)
@@ -826,7 +901,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _member.Value,
         _entries.Count,
         _liveActors,
-        new VerdictCounts(_accepted, _policyDropped, _rejected, _outOfState, _overLimit),
+        new VerdictCounts(_accepted, _policyDropped, _rejected, _outOfState, _overLimit,
+            OverPacketRate: _overPacketRate, OverNewConnectionRate: _overNewConnectionRate),
         _deltasJournaled,
         _checkpointsWritten,
         _recovered,
@@ -923,6 +999,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        Context.System.EventStream.Unsubscribe(Self, typeof(VslsConfigurationApplied));
         if (_batchesOpen > 0 || _inFlight is not null || _unwritten.Count > 0)
             _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batchesOpen + _unwrittenWaiters.Count);
         base.PostStop();

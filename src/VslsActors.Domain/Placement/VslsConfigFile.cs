@@ -6,6 +6,7 @@ using VslsActors.Domain.Configuration;
 namespace VslsActors.Domain.Placement;
 
 using VslsActors.Domain.Topology;
+using VslsActors.Domain.VirtualSystems;
 
 /// <summary>
 /// The contents of a VSLS configuration file: one <see cref="VsPriority"/> per VS line, and the
@@ -15,19 +16,22 @@ using VslsActors.Domain.Topology;
 /// <param name="Distribution">The <c>distribution =</c> setting, if present.</param>
 /// <param name="AllOnMember">The member of <c>distribution = all-on &lt;member&gt;</c>.</param>
 /// <param name="Failback">The <c>failback =</c> setting, if present.</param>
+/// <param name="Limits">The <c>limits</c> lines, in file order (default: none).</param>
 public sealed record VslsConfigDocument(
     ImmutableArray<VsPriority> Entries,
     DistributionMode? Distribution = null,
     MemberName? AllOnMember = null,
-    FailbackMode? Failback = null)
+    FailbackMode? Failback = null,
+    ImmutableArray<VsLimits> Limits = default)
 {
-    /// <summary>Value equality, comparing <see cref="Entries"/> element by element.</summary>
+    /// <summary>Value equality, comparing <see cref="Entries"/> and <see cref="Limits"/> element by element.</summary>
     public bool Equals(VslsConfigDocument? other) =>
         other is not null
         && Distribution == other.Distribution
         && AllOnMember == other.AllOnMember
         && Failback == other.Failback
-        && Entries.AsSpan().SequenceEqual(other.Entries.AsSpan());
+        && Entries.AsSpan().SequenceEqual(other.Entries.AsSpan())
+        && Limits.AsSpan().SequenceEqual(other.Limits.AsSpan());
 
     /// <inheritdoc />
     public override int GetHashCode()
@@ -38,8 +42,34 @@ public sealed record VslsConfigDocument(
         h.Add(Failback);
         foreach (var e in Entries.AsSpan())
             h.Add(e);
+        foreach (var l in Limits.AsSpan())
+            h.Add(l);
         return h.ToHashCode();
     }
+}
+
+/// <summary>
+/// One <c>limits</c> line: a VS's limits, all three (a line sets them together, so what a file says
+/// is exactly what runs). Rates are per second; null = no limit (<c>off</c>).
+/// </summary>
+/// <param name="Vs">The virtual system.</param>
+/// <param name="MaxConnections">Its connection-table limit (≥ 1).</param>
+/// <param name="PacketsPerSecond">Its packets/s limit, or null for none.</param>
+/// <param name="NewConnectionsPerSecond">Its new-connections/s limit, or null for none.</param>
+public sealed record VsLimits(VsId Vs, int MaxConnections, int? PacketsPerSecond, int? NewConnectionsPerSecond)
+{
+    /// <summary>The limits <paramref name="vs"/> runs with.</summary>
+    public static VsLimits Of(VirtualSystemConfig vs)
+    {
+        ArgumentNullException.ThrowIfNull(vs);
+        return new VsLimits(vs.Id, vs.MaxConnections, vs.PacketsPerSecond, vs.NewConnectionsPerSecond);
+    }
+
+    /// <summary>The line's fields as a file writes them: <c>max-connections=… packets-per-second=…|off new-connections-per-second=…|off</c>.</summary>
+    public string FieldsText() => string.Create(CultureInfo.InvariantCulture,
+        $"max-connections={MaxConnections} packets-per-second={Rate(PacketsPerSecond)} new-connections-per-second={Rate(NewConnectionsPerSecond)}");
+
+    private static string Rate(int? rate) => rate is { } r ? r.ToString(CultureInfo.InvariantCulture) : "off";
 }
 
 /// <summary>
@@ -73,11 +103,21 @@ public static class VslsConfigFile
         var names = new Dictionary<VsId, string>(topology.VirtualSystems.Length);
         foreach (var vs in topology.VirtualSystems)
             names[vs.Id] = vs.Name;
-        var doc = new VslsConfigDocument(PlacementCalculator.ResolvePriorityLists(topology), Failback: topology.Vsls.Failback);
+        var doc = new VslsConfigDocument(PlacementCalculator.ResolvePriorityLists(topology), Failback: topology.Vsls.Failback, Limits: LimitsOf(topology));
         var mode = FormatDistribution(topology.Vsls.Distribution, topology.Vsls.AllOnMember);
         var note = $"Distribution in effect at export: {mode}. Importing this file sets distribution = manual"
                    + " with the lists below, unless a 'distribution = ...' line is added.";
         return Export(doc, exportedAt, topology.Members, names, note);
+    }
+
+    /// <summary>Every VS's limits, in VS order (what <see cref="Export(Topology, DateTimeOffset)"/> and the registry write).</summary>
+    public static ImmutableArray<VsLimits> LimitsOf(Topology topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var limits = ImmutableArray.CreateBuilder<VsLimits>(topology.VirtualSystems.Length);
+        foreach (var vs in topology.VirtualSystems)
+            limits.Add(VsLimits.Of(vs));
+        return limits.MoveToImmutable();
     }
 
     /// <summary>
@@ -124,6 +164,11 @@ public static class VslsConfigFile
                 line.Append("   # ").Append(OneLine(name));
             sb.Append(line).Append('\n');
         }
+        var limits = document.Limits.IsDefault ? [] : document.Limits;
+        if (limits.Length > 0)
+            sb.Append("# Limits: limits <vs-id> max-connections=<n> packets-per-second=<n>|off new-connections-per-second=<n>|off\n");
+        foreach (var l in limits)
+            sb.Append("limits ").Append(l.Vs.ToString().PadRight(idWidth)).Append("  ").Append(l.FieldsText()).Append('\n');
         return sb.ToString();
     }
 
@@ -148,7 +193,9 @@ public static class VslsConfigFile
         var vss = knownVss is null ? null : new HashSet<VsId>(knownVss);
 
         var entries = ImmutableArray.CreateBuilder<VsPriority>();
+        var limits = ImmutableArray.CreateBuilder<VsLimits>();
         var lineOf = new Dictionary<VsId, int>();
+        var limitsLineOf = new Dictionary<VsId, int>();
         DistributionMode? distribution = null;
         MemberName? allOn = null;
         FailbackMode? failback = null;
@@ -165,6 +212,12 @@ public static class VslsConfigFile
             content = content.Trim();
             if (content.Length == 0)
                 continue;
+
+            if (content.StartsWith("limits", StringComparison.Ordinal) && (content.Length == 6 || char.IsWhiteSpace(content[6])))
+            {
+                limits.Add(ParseLimitsLine(content, origin, lineNo, vss, limitsLineOf));
+                continue;
+            }
 
             var eq = content.IndexOf('=');
             if (eq >= 0)
@@ -199,7 +252,7 @@ public static class VslsConfigFile
 
             entries.Add(ParseVsLine(content, origin, lineNo, members, memberList, vss, lineOf));
         }
-        return new VslsConfigDocument(entries.ToImmutable(), distribution, allOn, failback);
+        return new VslsConfigDocument(entries.ToImmutable(), distribution, allOn, failback, limits.ToImmutable());
     }
 
     /// <summary>
@@ -237,6 +290,20 @@ public static class VslsConfigFile
                     throw new ConfigException(origin, null, vs, "members", $"member '{list[i]}' is listed twice");
             }
         }
+        var limitsById = new Dictionary<VsId, VsLimits>();
+        foreach (var l in document.Limits.IsDefault ? [] : document.Limits)
+        {
+            var vs = l.Vs.ToString();
+            if (topology.Find(l.Vs) is null)
+                throw new ConfigException(origin, null, vs, "vs-id", "not a configured virtual system");
+            if (!limitsById.TryAdd(l.Vs, l))
+                throw new ConfigException(origin, null, vs, "limits", "listed twice");
+            CheckLimit(l.MaxConnections, origin, null, vs, "max-connections");
+            if (l.PacketsPerSecond is { } pps)
+                CheckLimit(pps, origin, null, vs, "packets-per-second");
+            if (l.NewConnectionsPerSecond is { } cps)
+                CheckLimit(cps, origin, null, vs, "new-connections-per-second");
+        }
         var distribution = document.Distribution ?? DistributionMode.Manual;
         MemberName? allOn = null;
         if (distribution == DistributionMode.AllOn)
@@ -253,8 +320,12 @@ public static class VslsConfigFile
             ? []
             : PlacementCalculator.ResolvePriorityLists(topology);
         var updated = ImmutableArray.CreateBuilder<VirtualSystemConfig>(topology.VirtualSystems.Length);
-        foreach (var vs in topology.VirtualSystems)
+        foreach (var original in topology.VirtualSystems)
         {
+            // Limits are independent of the priority lines: a VS keeps its limits unless a limits line names it.
+            var vs = limitsById.TryGetValue(original.Id, out var l)
+                ? original with { MaxConnections = l.MaxConnections, PacketsPerSecond = l.PacketsPerSecond, NewConnectionsPerSecond = l.NewConnectionsPerSecond }
+                : original;
             if (byId.TryGetValue(vs.Id, out var e))
             {
                 updated.Add(vs with { Weight = e.Weight, Priority = e.Members });
@@ -336,6 +407,63 @@ public static class VslsConfigFile
             list[i] = m;
         }
         return new VsPriority(id, weight, System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(list));
+    }
+
+    /// <summary>The fields a <c>limits</c> line must set, in the order export writes them.</summary>
+    private static readonly string[] s_limitFields = ["max-connections", "packets-per-second", "new-connections-per-second"];
+
+    private static VsLimits ParseLimitsLine(string content, string origin, int lineNo, HashSet<VsId>? knownVss, Dictionary<VsId, int> lineOf)
+    {
+        const string expected = "expected 'limits <vs-id> max-connections=<n> packets-per-second=<n>|off new-connections-per-second=<n>|off'";
+        var words = content.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length < 2 || !VsId.TryParse(words[1], out var id))
+            throw new ConfigException(origin, lineNo, null, "vs-id",
+                words.Length < 2 ? "missing after 'limits' (" + expected + ")" : $"'{Shorten(words[1])}' is not a virtual system id (an integer ≥ 1); {expected}");
+        var vs = id.ToString();
+        if (knownVss is not null && !knownVss.Contains(id))
+            throw new ConfigException(origin, lineNo, vs, "vs-id", "not a configured virtual system");
+        if (lineOf.TryGetValue(id, out var first))
+            throw new ConfigException(origin, lineNo, vs, "limits", $"listed twice (first on line {first})");
+        lineOf[id] = lineNo;
+
+        var values = new Dictionary<string, int?>(StringComparer.Ordinal);
+        foreach (var word in words.AsSpan(2))
+        {
+            var eq = word.IndexOf('=');
+            var key = eq < 0 ? word : word[..eq];
+            if (Array.IndexOf(s_limitFields, key) < 0)
+                throw new ConfigException(origin, lineNo, vs, "limits", $"unknown field '{Shorten(key)}' (fields: {string.Join(", ", s_limitFields)})");
+            if (eq < 0)
+                throw new ConfigException(origin, lineNo, vs, key, $"missing '=<value>' ({key}=<n>{(key == "max-connections" ? "" : "|off")})");
+            if (values.ContainsKey(key))
+                throw new ConfigException(origin, lineNo, vs, key, "set twice");
+            var text = word[(eq + 1)..];
+            if (text == "off")
+            {
+                if (key == "max-connections")
+                    throw new ConfigException(origin, lineNo, vs, key, "cannot be off: every VS has a connection-table limit (a whole number ≥ 1)");
+                values[key] = null;
+                continue;
+            }
+            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+                throw new ConfigException(origin, lineNo, vs, key, $"'{Shorten(text)}' is not a whole number{(key == "max-connections" ? "" : " or off")}");
+            CheckLimit(n, origin, lineNo, vs, key);
+            values[key] = n;
+        }
+        foreach (var field in s_limitFields)
+        {
+            if (!values.ContainsKey(field))
+                throw new ConfigException(origin, lineNo, vs, field, "missing (" + expected + ")");
+        }
+        return new VsLimits(id, values["max-connections"]!.Value, values["packets-per-second"], values["new-connections-per-second"]);
+    }
+
+    private static void CheckLimit(int value, string origin, int? line, string vs, string field)
+    {
+        if (value < 1)
+            throw new ConfigException(origin, line, vs, field, $"{value} is not a limit (a whole number from 1 to {TokenBucket.MaxRate}{(field == "max-connections" ? "" : ", or off for none")})");
+        if (value > TokenBucket.MaxRate)
+            throw new ConfigException(origin, line, vs, field, $"{value} is larger than the maximum {TokenBucket.MaxRate}");
     }
 
     private static (DistributionMode, MemberName?) ParseDistribution(string value, string origin, int lineNo, HashSet<MemberName> members, string memberList)

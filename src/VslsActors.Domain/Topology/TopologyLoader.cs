@@ -33,9 +33,9 @@ public static class TopologyLoader
     // The keys each object may have; also the vocabulary for "did you mean" suggestions.
     private static readonly string[] s_rootKeys = ["vsls"];
     private static readonly string[] s_vslsKeys = ["members", "distribution", "all-on-member", "failback", "defaults", "virtual-systems"];
-    private static readonly string[] s_defaultsKeys = ["weight", "max-connections", "sync-delay", "timeouts"];
+    private static readonly string[] s_defaultsKeys = ["weight", "max-connections", "packets-per-second", "new-connections-per-second", "sync-delay", "timeouts"];
     private static readonly string[] s_timeoutKeys = ["tcp-start", "tcp-session", "tcp-end", "udp", "icmp", "other"];
-    private static readonly string[] s_vsKeys = ["id", "name", "weight", "priority", "vlans", "subnets", "max-connections", "sync-delay", "timeouts", "policy"];
+    private static readonly string[] s_vsKeys = ["id", "name", "weight", "priority", "vlans", "subnets", "max-connections", "packets-per-second", "new-connections-per-second", "sync-delay", "timeouts", "policy"];
     private static readonly string[] s_policyKeys = ["groups", "rules"];
     private static readonly string[] s_ruleKeys = ["name", "source", "destination", "service", "action", "track", "sync"];
     private static readonly string[] s_negationKeys = ["not"];
@@ -43,7 +43,8 @@ public static class TopologyLoader
     private const string ServiceSyntax = "any, tcp/PORT, tcp/LOW-HIGH, udp/PORT, udp/LOW-HIGH, icmp, icmp/TYPE, icmpv6, icmpv6/TYPE or proto/NUMBER";
 
     /// <summary>Settings from <c>vsls.defaults</c> that every VS starts from.</summary>
-    private sealed record Defaults(int Weight, int MaxConnections, TimeSpan SyncDelay, ConnectionTimeouts Timeouts);
+    private sealed record Defaults(int Weight, int MaxConnections, TimeSpan SyncDelay, ConnectionTimeouts Timeouts,
+        int? PacketsPerSecond = null, int? NewConnectionsPerSecond = null);
 
     private sealed class Builder(string origin)
     {
@@ -147,7 +148,9 @@ public static class TopologyLoader
                 Get(d, "weight") is { } w ? Weight(w, null, prefix + ".weight") : VirtualSystemConfig.DefaultWeight,
                 Get(d, "max-connections") is { } m ? MaxConnections(m, null, prefix + ".max-connections") : VirtualSystemConfig.DefaultMaxConnections,
                 Get(d, "sync-delay") is { } s ? SyncDelay(s, null, prefix + ".sync-delay") : VirtualSystemConfig.DefaultSyncDelay,
-                Get(d, "timeouts") is { } t ? Timeouts(t, ConnectionTimeouts.Default, null, prefix + ".timeouts") : ConnectionTimeouts.Default);
+                Get(d, "timeouts") is { } t ? Timeouts(t, ConnectionTimeouts.Default, null, prefix + ".timeouts") : ConnectionTimeouts.Default,
+                Get(d, "packets-per-second") is { } pps ? Rate(pps, null, prefix + ".packets-per-second") : null,
+                Get(d, "new-connections-per-second") is { } cps ? Rate(cps, null, prefix + ".new-connections-per-second") : null);
         }
 
         private VirtualSystemConfig ParseVirtualSystem(
@@ -186,11 +189,14 @@ public static class TopologyLoader
             var subnets = ParseSubnets(Get(v, "subnets"), label);
             var maxConnections = Get(v, "max-connections") is { } m ? MaxConnections(m, label, "max-connections") : defaults.MaxConnections;
             var syncDelay = Get(v, "sync-delay") is { } s ? SyncDelay(s, label, "sync-delay") : defaults.SyncDelay;
+            var packetsPerSecond = Get(v, "packets-per-second") is { } pps ? Rate(pps, label, "packets-per-second") : defaults.PacketsPerSecond;
+            var newConnectionsPerSecond = Get(v, "new-connections-per-second") is { } cps ? Rate(cps, label, "new-connections-per-second") : defaults.NewConnectionsPerSecond;
             var timeouts = Get(v, "timeouts") is { } t ? Timeouts(t, defaults.Timeouts, label, "timeouts") : defaults.Timeouts;
             var policy = Get(v, "policy") is { } p ? ParsePolicy(p, label) : PolicyDefinition.Empty;
             CheckPolicyCompiles(policy, Get(v, "policy") ?? v, label);
 
-            return new VirtualSystemConfig(id, name, weight, priority, policy, timeouts, maxConnections, syncDelay, vlans, subnets);
+            return new VirtualSystemConfig(id, name, weight, priority, policy, timeouts, maxConnections, syncDelay, vlans, subnets,
+                packetsPerSecond, newConnectionsPerSecond);
         }
 
         /// <summary>
@@ -316,6 +322,20 @@ public static class TopologyLoader
                 throw Fail(node, label, field, $"expected a whole number ≥ 1 but found {node.Describe()}");
             if (n < 1)
                 throw Fail(node, label, field, $"must be ≥ 1 (got {n})");
+            return n;
+        }
+
+        /// <summary>A rate limit: a whole number from 1 to <see cref="VirtualSystems.TokenBucket.MaxRate"/>, or <c>off</c> (null: unlimited).</summary>
+        private int? Rate(HoconValue node, string? label, string field)
+        {
+            if (node.TryGetString(out var word) && word == "off")
+                return null;
+            if (!node.TryGetInt32(out var n, out _))
+                throw Fail(node, label, field, $"expected a whole number ≥ 1 (per second) or off but found {node.Describe()}");
+            if (n < 1)
+                throw Fail(node, label, field, $"must be ≥ 1 (got {n}); leave it out or write off for no limit");
+            if (n > VirtualSystems.TokenBucket.MaxRate)
+                throw Fail(node, label, field, $"must be ≤ {VirtualSystems.TokenBucket.MaxRate} (got {n})");
             return n;
         }
 

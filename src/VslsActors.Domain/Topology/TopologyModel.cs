@@ -39,6 +39,11 @@ public sealed record VslsSettings(
 /// One virtual system's configuration: identity, weight, priority list, policy, timeouts,
 /// limits, and how traffic is classified to it.
 /// </summary>
+/// <remarks>
+/// Limits (enforced by the VS on its Active member, see docs/limits.md): <see cref="MaxConnections"/>
+/// (connection-table size), <see cref="PacketsPerSecond"/> and <see cref="NewConnectionsPerSecond"/>
+/// (token buckets with a burst of one second's worth; null = unlimited).
+/// </remarks>
 public sealed record VirtualSystemConfig(
     VsId Id,
     string Name,
@@ -49,7 +54,9 @@ public sealed record VirtualSystemConfig(
     int MaxConnections,
     TimeSpan SyncDelay,
     ImmutableArray<int> Vlans,
-    ImmutableArray<IpPrefix> Subnets)
+    ImmutableArray<IpPrefix> Subnets,
+    int? PacketsPerSecond = null,
+    int? NewConnectionsPerSecond = null)
 {
     /// <summary>Default weight, as in VSX.</summary>
     public const int DefaultWeight = 10;

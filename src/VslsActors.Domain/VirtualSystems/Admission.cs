@@ -16,11 +16,16 @@ public enum AdmissionOutcome : byte
     PolicyDrop = 3,
     /// <summary>The policy rejected it (the sender would be told).</summary>
     Reject = 4,
-    /// <summary>The policy accepted it but the VS's connection table is full.</summary>
+    /// <summary>The policy accepted it but the VS's connection table is full (over-limit, kind <c>connections</c>).</summary>
     OverLimit = 5,
+    /// <summary>
+    /// The policy accepted it and the table has room, but the VS opened as many connections as its
+    /// new-connections/s limit allows just now (over-limit, kind <c>new-connections/s</c>).
+    /// </summary>
+    OverNewConnectionRate = 6,
 }
 
-/// <summary>The outcome of <see cref="Admission.Decide"/>: what happens, by which rule, and why when out of state.</summary>
+/// <summary>The outcome of <see cref="Admission.Decide(in TimedPacket, CompiledPolicy, int, int)"/>: what happens, by which rule, and why when out of state.</summary>
 /// <param name="Outcome">What happens to the packet.</param>
 /// <param name="Rule">
 /// The policy decision (for <see cref="AdmissionOutcome.Open"/>: the accepting rule, whose sync mode
@@ -44,7 +49,12 @@ public readonly record struct AdmissionDecision(AdmissionOutcome Outcome, Policy
 /// rule (or the implicit cleanup rule).</item>
 /// <item><b>Limit last</b>: only a connection the policy would accept can be over the limit, so a
 /// full table never hides policy drops and an over-limit count is exactly "wanted but no room".</item>
+/// <item><b>New-connection rate after the table limit</b>: a token of the VS's new-connections/s
+/// bucket is taken only by a packet that would really open a connection, so refused packets never
+/// use up the rate.</item>
 /// </list>
+/// The packets/s limit is not decided here: it applies to every packet of a VS, known connection or
+/// not, so the VS refuses a batch's excess before it looks at any packet (cheapest for a flood).
 /// </summary>
 public static class Admission
 {
@@ -72,5 +82,20 @@ public static class Admission
         return liveConnections >= maxConnections
             ? new AdmissionDecision(AdmissionOutcome.OverLimit, rule, OutOfStateReason.None)
             : new AdmissionDecision(AdmissionOutcome.Open, rule, OutOfStateReason.None);
+    }
+
+    /// <summary>
+    /// <see cref="Decide(in TimedPacket, CompiledPolicy, int, int)"/>, then the new-connection rate: a
+    /// packet that would open a connection takes a token of <paramref name="newConnections"/> at
+    /// <paramref name="nowTicks"/>, or is <see cref="AdmissionOutcome.OverNewConnectionRate"/> when there
+    /// is none. An unlimited bucket (<c>default</c>) admits everything. Allocates nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static AdmissionDecision Decide(in TimedPacket packet, CompiledPolicy policy, int liveConnections, int maxConnections, ref TokenBucket newConnections, long nowTicks)
+    {
+        var decision = Decide(packet, policy, liveConnections, maxConnections);
+        if (decision.Opens && newConnections.IsLimited && !newConnections.TryTake(nowTicks))
+            return decision with { Outcome = AdmissionOutcome.OverNewConnectionRate };
+        return decision;
     }
 }

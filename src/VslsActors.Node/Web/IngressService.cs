@@ -102,6 +102,8 @@ public sealed class IngressService(IngressHostContext context, ILogger<IngressSe
         Rejected = (ulong)r.Counts.Rejected,
         OutOfState = (ulong)r.Counts.OutOfState,
         OverLimit = (ulong)r.Counts.OverLimit,
+        OverLimitPacketRate = (ulong)r.Counts.OverPacketRate,
+        OverLimitNewConnectionRate = (ulong)r.Counts.OverNewConnectionRate,
         UnknownVs = (ulong)r.Counts.UnknownVs,
         Unanswered = (ulong)r.Unanswered,
         Error = r.Error ?? "",

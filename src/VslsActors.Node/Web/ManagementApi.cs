@@ -88,6 +88,8 @@ public static class ManagementApi
         api.MapGet("/vs/{vs}", (string vs, CancellationToken ct) => Guard(() => VsListAsync(context, vs, ct)));
         api.MapPost("/vs/{vs}/failover", (HttpContext http, string vs, CancellationToken ct) => Guard(() => FailoverAsync(context, By(http, context), vs, ct)));
         api.MapGet("/vs/{vs}/connections", (string vs, int? limit, string? filter, CancellationToken ct) => Guard(() => ConnectionsAsync(context, vs, limit, filter, ct)));
+        api.MapPost("/vs/{vs}/limits", (HttpContext http, string vs, LimitsBody body, CancellationToken ct) =>
+            Guard(() => ChangeAsync(context, Limits(context, vs, body, By(http, context)), ct)));
         api.MapGet("/vs/{vs}/connections/count", (string vs, CancellationToken ct) => Guard(() => CountAsync(context, vs, ct)));
         api.MapGet("/dist", (CancellationToken ct) => Guard(() => DistShowAsync(context, ct)));
         api.MapGet("/dist/export", (CancellationToken ct) => Guard(() => ExportAsync(context, ct)));
@@ -127,6 +129,33 @@ public static class ManagementApi
 
     /// <summary>Body of <c>POST /dist/weight/{vs}</c>.</summary>
     public sealed record WeightBody(int Weight);
+
+    /// <summary>
+    /// Body of <c>POST /vs/{vs}/limits</c>: each limit a whole number, the rates also <c>"off"</c>;
+    /// a field left out stays as it is.
+    /// </summary>
+    public sealed record LimitsBody(JsonElement? MaxConnections, JsonElement? PacketsPerSecond, JsonElement? NewConnectionsPerSecond);
+
+    private static RegistryCommands.SetLimits Limits(ManagementContext context, string vsText, LimitsBody? body, string by)
+    {
+        var vs = Vs(context, vsText);
+        var max = LimitText(body?.MaxConnections, "maxConnections");
+        var pps = LimitText(body?.PacketsPerSecond, "packetsPerSecond");
+        var cps = LimitText(body?.NewConnectionsPerSecond, "newConnectionsPerSecond");
+        if (max is null && pps is null && cps is null)
+            throw new ApiException(StatusCodes.Status400BadRequest, "nothing to change: give maxConnections, packetsPerSecond and/or newConnectionsPerSecond");
+        return new RegistryCommands.SetLimits(vs, max, pps, cps, by);
+    }
+
+    /// <summary>A limit as the registry reads it (its own validation names the VS and field); null when not given.</summary>
+    private static string? LimitText(JsonElement? value, string field) => value switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+        { ValueKind: JsonValueKind.Number } v => v.GetRawText(),
+        { ValueKind: JsonValueKind.String } v => v.GetString(),
+        { } v => throw new ApiException(StatusCodes.Status400BadRequest, $"{field}: expected a whole number or \"off\", got {v.ValueKind.ToString().ToLowerInvariant()}"),
+    };
 
     /// <summary>A request the API refuses with a status and a one-line reason.</summary>
     private sealed class ApiException(int status, string message) : Exception(message)
@@ -478,6 +507,13 @@ public static class ManagementApi
                 rejected = s?.Totals.Rejected,
                 outOfState = s?.Totals.OutOfState,
                 overLimit = s?.Totals.OverLimit,
+                // Limits in effect (null rate = no limit) and what each refused (docs/limits.md).
+                maxConnections = v.MaxConnections,
+                packetsPerSecondLimit = v.PacketsPerSecond,
+                newConnectionsPerSecondLimit = v.NewConnectionsPerSecond,
+                overLimitConnections = s?.Totals.OverConnectionLimit,
+                overLimitPacketRate = s?.Totals.OverPacketRate,
+                overLimitNewConnectionRate = s?.Totals.OverNewConnectionRate,
             };
         }).ToArray();
         return only is null ? Ok(new { vss = rows }) : Ok(rows[0]);

@@ -33,6 +33,7 @@ public sealed class ManagementMetrics : IDisposable
 
         _meter.CreateObservableCounter("vsls.vs.packets", () => PerVs(s => s.Totals.Total), description: "Packets the VS judged since its incarnation started on the member (restarts when it moves)");
         _meter.CreateObservableCounter("vsls.vs.verdicts", Verdicts, description: "Packets by verdict (accepted, policy-dropped, rejected, out-of-state, over-limit)");
+        _meter.CreateObservableCounter("vsls.vs.over_limit", OverLimitByKind, description: "Packets over a VS limit, by kind (connections, packets-per-second, new-connections-per-second); they sum to the over-limit verdict");
         _meter.CreateObservableGauge("vsls.vs.connections", () => PerVs(s => s.Connections), description: "Connections in the VS's table now");
         _meter.CreateObservableGauge("vsls.vs.checkpoint.age", CheckpointAge, unit: "s", description: "Age of the VS's last checkpoint");
         _meter.CreateObservableGauge("vsls.vs.checkpoint.connections", () => PerVsOptional(s => s.LastCheckpointConnections), description: "Connections held by the VS's last checkpoint (its size)");
@@ -118,6 +119,16 @@ public sealed class ManagementMetrics : IDisposable
             var t = v.Status!.Totals;
             foreach (var (kind, count) in new[] { ("accepted", t.Accepted), ("policy-dropped", t.PolicyDropped), ("rejected", t.Rejected), ("out-of-state", t.OutOfState), ("over-limit", t.OverLimit) })
                 yield return new Measurement<long>(count, [.. VsTags(v), new("verdict", kind)]);
+        }
+    }
+
+    private IEnumerable<Measurement<long>> OverLimitByKind()
+    {
+        foreach (var v in _sample.Vss.Where(v => v.Status is not null))
+        {
+            var t = v.Status!.Totals;
+            foreach (var (kind, count) in new[] { ("connections", t.OverConnectionLimit), ("packets-per-second", t.OverPacketRate), ("new-connections-per-second", t.OverNewConnectionRate) })
+                yield return new Measurement<long>(count, [.. VsTags(v), new("kind", kind)]);
         }
     }
 

@@ -11,7 +11,7 @@ namespace VslsActors.Cli.Tests.Ctl;
 /// of the commands, bad input refused with one line and the configuration unchanged, tokens enforced.
 /// </summary>
 [Collection("ctl cluster")]
-public sealed class CtlClusterTests(ManagedCluster cluster) : IClassFixture<ManagedCluster>
+public sealed partial class CtlClusterTests(ManagedCluster cluster) : IClassFixture<ManagedCluster>
 {
     private string Endpoint => cluster.Api["member-2"];
 

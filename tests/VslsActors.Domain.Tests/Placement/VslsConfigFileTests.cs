@@ -32,6 +32,10 @@ public sealed class VslsConfigFileTests
             1   20  member-1,member-2,member-3   # vs-1
             2   10  member-2,member-3,member-1   # vs-2
             12  5   member-3,member-1,member-2   # vs-12
+            # Limits: limits <vs-id> max-connections=<n> packets-per-second=<n>|off new-connections-per-second=<n>|off
+            limits 1   max-connections=100000 packets-per-second=off new-connections-per-second=off
+            limits 2   max-connections=100000 packets-per-second=off new-connections-per-second=off
+            limits 12  max-connections=100000 packets-per-second=off new-connections-per-second=off
 
             """.Replace("\r\n", "\n"),
             text);

@@ -128,7 +128,7 @@ public sealed class TopologyBadInputTests : IDisposable
     [InlineData("{ id = 2, name = corp-mail, priority = [member-2], timeouts { tcp-sesion = 10s } }",
         "virtual system 2 (corp-mail): timeouts.tcp-sesion: unknown key 'tcp-sesion' (did you mean 'tcp-session'?)")]
     [InlineData("{ id = 2, name = corp-mail, priority = [member-2], colour = blue }",
-        "virtual system 2 (corp-mail): colour: unknown key 'colour' (expected one of: id, name, weight, priority, vlans, subnets, max-connections, sync-delay, timeouts, policy)")]
+        "virtual system 2 (corp-mail): colour: unknown key 'colour' (expected one of: id, name, weight, priority, vlans, subnets, max-connections, packets-per-second, new-connections-per-second, sync-delay, timeouts, policy)")]
     [InlineData("{ id = 2, name = corp-mail, priority = [member-2], policy { rules = [ { acton = drop } ] } }",
         "virtual system 2 (corp-mail): policy.rules[1].acton: unknown key 'acton' (did you mean 'action'?)")]
     public void An_unknown_key_is_refused_with_a_suggestion(string secondVs, string message)
@@ -246,5 +246,34 @@ public sealed class TopologyBadInputTests : IDisposable
     {
         var message = ParseFails(WithSecondVs("{ id = two, name = corp-mail, priority = [member-2] }"));
         Assert.Equal("t.conf:5: virtual system #2: id: must be a whole number ≥ 1 (got 'two')", message);
+    }
+
+    [Theory]
+    [InlineData("packets-per-second = 0", "packets-per-second: must be ≥ 1 (got 0); leave it out or write off for no limit")]
+    [InlineData("new-connections-per-second = -10", "new-connections-per-second: must be ≥ 1 (got -10); leave it out or write off for no limit")]
+    [InlineData("max-connections = 0", "max-connections: must be ≥ 1 (got 0)")]
+    [InlineData("packets-per-second = fast", "packets-per-second: expected a whole number ≥ 1 (per second) or off but found 'fast'")]
+    public void A_limit_of_zero_or_less_is_refused_at_load_naming_the_file_the_vs_and_the_field(string limit, string message)
+    {
+        var (path, e) = LoadFails(WithSecondVs($"{{ id = 2, name = corp-mail, priority = [member-2], {limit} }}"));
+        Assert.Equal($"{path}:5: virtual system 2 (corp-mail): {message}", e.Message);
+    }
+
+    [Fact]
+    public void Rate_limits_are_read_per_vs_with_defaults_and_off()
+    {
+        var topology = TopologyLoader.Parse("""
+            vsls {
+              members = [member-1]
+              defaults { packets-per-second = 20000, new-connections-per-second = 500 }
+              virtual-systems = [
+                { id = 1, name = a, priority = [member-1] }
+                { id = 2, name = b, priority = [member-1], packets-per-second = 100, new-connections-per-second = off }
+                { id = 3, name = c, priority = [member-1], packets-per-second = off }
+              ]
+            }
+            """, "t.conf");
+        Assert.Equal([(20000, 500), (100, null), (null, 500)],
+            topology.VirtualSystems.Select(v => (v.PacketsPerSecond, v.NewConnectionsPerSecond)));
     }
 }
