@@ -12,7 +12,9 @@ namespace VslsActors.Benchmarks;
 /// <summary>
 /// <c>vsls replay --embedded</c> of a generated capture (written as pcap by this benchmark: TCP
 /// connections with handshake, data both ways and FIN close, interleaved), beside baselines measured in
-/// the same run over the same file: reading the container only, reading + PacketDotNet decoding, and
+/// the same run over the same file: reading the container only, reading + PacketDotNet decoding (on one
+/// thread, and on one per core through <see cref="ParallelCaptureDecoder"/>), the replay decoding on its own
+/// thread (the path before parallel decoding), and
 /// reading + decoding + a single-threaded <c>Dictionary&lt;FlowKey, ConnectionState&gt;</c> conntrack.
 /// Run with <c>dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections] [burst]</c>.
 /// </summary>
@@ -38,14 +40,22 @@ internal static class ReplayBench
             var read = Best(3, () => ReadOnly(file));
             var decode = Best(3, () => ReadDecode(file));
             var conntrack = Best(3, () => ReadDecodeConntrack(file));
-            double replay = 0;
+            var workers = Environment.ProcessorCount;
+            var parallelDecode = Best(3, () => ParallelDecode(file, workers));
+            // The two replays alternate round by round so that a change in the machine's load hits both.
+            double sequential = 0, replay = 0;
             for (var round = 0; round < 2; round++)
-                replay = Math.Max(replay, await Replay(file, written));
+            {
+                sequential = Math.Max(sequential, await Replay(file, written, decodeWorkers: 0));
+                replay = Math.Max(replay, await Replay(file, written, decodeWorkers: null));
+            }
 
             Console.WriteLine($"[a] read the pcap container only:                       {read:N0} packets/s");
             Console.WriteLine($"[b] read + PacketDotNet decode to PacketHeader:          {decode:N0} packets/s (ratio to [a] {decode / read:F3})");
             Console.WriteLine($"[c] read + decode + Dictionary conntrack (state machine): {conntrack:N0} packets/s (ratio to [b] {conntrack / decode:F3})");
-            Console.WriteLine($"[d] vsls replay --embedded --vs-by single (one VS actor):  {replay:N0} packets/s | ratio to [c] {replay / conntrack:F3}, to [b] {replay / decode:F3} | goal >= 2,000,000: {(replay >= 2_000_000 ? "met" : "not met")}");
+            Console.WriteLine($"[e] read + decode on {workers} threads, in order (ParallelCaptureDecoder): {parallelDecode:N0} packets/s (ratio to [b] {parallelDecode / decode:F3})");
+            Console.WriteLine($"[d] replay --embedded, decoding on the replay's thread (before): {sequential:N0} packets/s (ratio to [c] {sequential / conntrack:F3})");
+            Console.WriteLine($"[f] vsls replay --embedded --vs-by single, decoding on {workers} threads: {replay:N0} packets/s | ratio to [d] {replay / sequential:F3}, to [c] {replay / conntrack:F3}, to [e] {replay / parallelDecode:F3} | goal >= 2,000,000: {(replay >= 2_000_000 ? "met" : "not met")}");
             return 0;
         }
         finally
@@ -192,11 +202,29 @@ internal static class ReplayBench
         return n / sw.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> Replay(string file, long packets)
+    private static double ParallelDecode(string file, int workers)
+    {
+        var sw = Stopwatch.StartNew();
+        long n = 0, length = 0;
+        using (var reader = CaptureReader.Open(file))
+        using (var decoder = new ParallelCaptureDecoder(reader, workers))
+        {
+            while (decoder.ReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } chunk)
+            {
+                for (var i = 0; i < chunk.Count; i++)
+                    length += chunk[i].Decoded.Header.IpLength;
+                n += chunk.Count;
+            }
+        }
+        GC.KeepAlive(length);
+        return n / sw.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> Replay(string file, long packets, int? decodeWorkers)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var options = new ReplayOptions { File = file, Json = true };
+        var options = new ReplayOptions { File = file, Json = true, DecodeWorkers = decodeWorkers };
         var code = await ReplayRunner.RunAsync(options, new EmbeddedReplaySink(), output, error, CancellationToken.None);
         if (code != 0)
             throw new InvalidOperationException($"replay exited {code}: {error}");
@@ -205,7 +233,7 @@ internal static class ReplayBench
         if (sent != packets)
             throw new InvalidOperationException($"replay sent {sent} of {packets} packets");
         var accepted = report.RootElement.GetProperty("virtual_systems")[0].GetProperty("accepted").GetInt64();
-        Console.WriteLine($"    replay round: {sent:N0} packets in {report.RootElement.GetProperty("duration_s").GetDouble():F2} s, {accepted:N0} accepted, " +
+        Console.WriteLine($"    replay round (decode workers {decodeWorkers?.ToString(CultureInfo.InvariantCulture) ?? "= cores"}): {sent:N0} packets in {report.RootElement.GetProperty("duration_s").GetDouble():F2} s, {accepted:N0} accepted, " +
                           $"{report.RootElement.GetProperty("virtual_systems")[0].GetProperty("connections").GetInt64():N0} connections in the table");
         return report.RootElement.GetProperty("packets_per_second").GetDouble();
     }

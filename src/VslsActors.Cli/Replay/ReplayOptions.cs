@@ -37,4 +37,11 @@ public sealed record ReplayOptions
 
     /// <summary>The report as JSON on stdout, no progress.</summary>
     public bool Json { get; init; }
+
+    /// <summary>
+    /// Threads that decode frames (<see cref="Traffic.Capture.ParallelCaptureDecoder"/>); null = one per core,
+    /// 0 = decode on the replay's own thread. Not a command-line option: the benchmark and the tests
+    /// set it to compare the two paths.
+    /// </summary>
+    public int? DecodeWorkers { get; init; }
 }

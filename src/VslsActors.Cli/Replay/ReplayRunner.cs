@@ -14,8 +14,8 @@ using VslsActors.Traffic.Capture;
 namespace VslsActors.Cli.Replay;
 
 /// <summary>
-/// The replay itself: reads the capture frame by frame (<see cref="CaptureReader"/>), decodes each
-/// (<see cref="PacketDecoder"/>), maps it to a VS, shifts its timestamp onto the wall clock, batches
+/// The replay itself: reads the capture (<see cref="CaptureReader"/>), decodes its frames on one
+/// thread per core and takes them back in file order (<see cref="ParallelCaptureDecoder"/>), maps each to a VS, shifts its timestamp onto the wall clock, batches
 /// up to <see cref="BatchSize"/> packets per VS into the <see cref="IReplaySink"/>, optionally paced
 /// by the capture's timing, then drains the replies, lists every VS's table, writes it with
 /// <see cref="ConnectionTableJson"/> and reports.
@@ -91,51 +91,56 @@ public static class ReplayRunner
         long firstCapture = 0, offset = 0, lastCapture = 0;
         var speed = options.Speed;
 
-        while (reader.TryRead(out var frame))
+        using var decoder = new ParallelCaptureDecoder(reader, options.DecodeWorkers ?? Environment.ProcessorCount);
+        while (await decoder.ReadAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            tally.Frames++;
-            var decoded = PacketDecoder.Decode(frame);
-            if (!decoded.IsPacket)
+            for (var i = 0; i < chunk.Count; i++)
             {
-                tally.Count(decoded.Issue, frame.Number, frame.Offset);
-                continue;
-            }
-            tally.Decoded++;
-            if (!plan.TryClassify(decoded, out var vsId))
-            {
-                tally.UnknownVs++;
-                continue;
-            }
-            if (tally.Sent == 0)
-            {
-                firstCapture = frame.Timestamp;
-                offset = DateTime.UtcNow.Ticks - frame.Timestamp;
-            }
-            lastCapture = frame.Timestamp;
-
-            if (speed is { } factor)
-            {
-                // Capture timing × factor: wait until this packet is due, sending what is batched first
-                // so that no packet waits in a half-full batch while the replay sleeps.
-                var due = (long)((frame.Timestamp - firstCapture) / factor);
-                var ahead = due - clock.Elapsed.Ticks;
-                if (ahead > TimeSpan.TicksPerMillisecond)
+                var frame = chunk[i];
+                tally.Frames++;
+                var decoded = frame.Decoded;
+                if (!decoded.IsPacket)
                 {
-                    await FlushAllAsync(sink, batches, cancellationToken).ConfigureAwait(false);
-                    await Task.Delay(TimeSpan.FromTicks(ahead), cancellationToken).ConfigureAwait(false);
+                    tally.Count(decoded.Issue, frame.Number, frame.Offset);
+                    continue;
                 }
-            }
+                tally.Decoded++;
+                if (!plan.TryClassify(decoded, out var vsId))
+                {
+                    tally.UnknownVs++;
+                    continue;
+                }
+                if (tally.Sent == 0)
+                {
+                    firstCapture = frame.Timestamp;
+                    offset = DateTime.UtcNow.Ticks - frame.Timestamp;
+                }
+                lastCapture = frame.Timestamp;
 
-            var batch = batches[vsId];
-            batch.Packets[batch.Count++] = new TimedPacket(frame.Timestamp + offset, decoded.Header);
-            tally.Sent++;
-            if (batch.Count == BatchSize)
-                await FlushAsync(sink, vsId, batch, cancellationToken).ConfigureAwait(false);
+                if (speed is { } factor)
+                {
+                    // Capture timing × factor: wait until this packet is due, sending what is batched first
+                    // so that no packet waits in a half-full batch while the replay sleeps.
+                    var due = (long)((frame.Timestamp - firstCapture) / factor);
+                    var ahead = due - clock.Elapsed.Ticks;
+                    if (ahead > TimeSpan.TicksPerMillisecond)
+                    {
+                        await FlushAllAsync(sink, batches, cancellationToken).ConfigureAwait(false);
+                        await Task.Delay(TimeSpan.FromTicks(ahead), cancellationToken).ConfigureAwait(false);
+                    }
+                }
 
-            if ((tally.Frames & 0xFFFF) == 0 && !options.Json && clock.Elapsed - lastProgress >= TimeSpan.FromSeconds(1))
-            {
-                lastProgress = clock.Elapsed;
-                await error.WriteLineAsync($"replay: {tally.Frames:N0} frames read, {tally.Sent:N0} packets sent, {tally.Sent / clock.Elapsed.TotalSeconds:N0} packets/s").ConfigureAwait(false);
+                var batch = batches[vsId];
+                batch.Packets[batch.Count++] = new TimedPacket(frame.Timestamp + offset, decoded.Header);
+                tally.Sent++;
+                if (batch.Count == BatchSize)
+                    await FlushAsync(sink, vsId, batch, cancellationToken).ConfigureAwait(false);
+
+                if ((tally.Frames & 0xFFFF) == 0 && !options.Json && clock.Elapsed - lastProgress >= TimeSpan.FromSeconds(1))
+                {
+                    lastProgress = clock.Elapsed;
+                    await error.WriteLineAsync($"replay: {tally.Frames:N0} frames read, {tally.Sent:N0} packets sent, {tally.Sent / clock.Elapsed.TotalSeconds:N0} packets/s").ConfigureAwait(false);
+                }
             }
         }
         await FlushAllAsync(sink, batches, cancellationToken).ConfigureAwait(false);

@@ -59,13 +59,21 @@ public static class PacketDecoder
 
     private static DecodedFrame DecodeLink(int linkType, ArraySegment<byte> data)
     {
-        var segment = new ByteArraySegment(data.Array!, data.Offset, data.Count);
+        // The 4-argument form bounds the segment at the frame's end. With the 3-argument one, the
+        // segments PacketDotNet derives for inner layers (NextSegment) run to the end of the whole
+        // array: a cut-short frame was then parsed on into whatever followed it in the buffer (the
+        // next frames), so its verdict depended on its neighbours, and garbage chains of nested
+        // headers could recurse until the stack overflowed.
+        var end = data.Offset + data.Count;
+        var segment = new ByteArraySegment(data.Array!, data.Offset, data.Count, end);
         switch (linkType)
         {
             case LinkTypes.Ethernet:
             {
                 if (data.Count < 14)
                     return Issue(CaptureIssue.TruncatedFrame);
+                if (ScreenEthernet(data) is var screened and not CaptureIssue.None)
+                    return Issue(screened);
                 var vlan = -1;
                 Packet? payload = new EthernetPacket(segment).PayloadPacket;
                 // 802.1Q (and QinQ) tags: the outer tag names the VLAN; the IP packet is inside the last one.
@@ -78,9 +86,17 @@ public static class PacketDecoder
                 return FromIp(payload, data, vlan);
             }
             case LinkTypes.LinuxSll:
-                return data.Count < 16 ? Issue(CaptureIssue.TruncatedFrame) : FromIp(new LinuxSllPacket(segment).PayloadPacket, data, -1);
+                if (data.Count < 16)
+                    return Issue(CaptureIssue.TruncatedFrame);
+                return ScreenByEtherType(data, BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(14)), 16) is var sll and not CaptureIssue.None
+                    ? Issue(sll)
+                    : FromIp(new LinuxSllPacket(segment).PayloadPacket, data, -1);
             case LinkTypes.LinuxSll2:
-                return data.Count < 20 ? Issue(CaptureIssue.TruncatedFrame) : FromIp(new LinuxSll2Packet(segment).PayloadPacket, data, -1);
+                if (data.Count < 20)
+                    return Issue(CaptureIssue.TruncatedFrame);
+                return ScreenByEtherType(data, BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(0)), 20) is var sll2 and not CaptureIssue.None
+                    ? Issue(sll2)
+                    : FromIp(new LinuxSll2Packet(segment).PayloadPacket, data, -1);
             case LinkTypes.Null or LinkTypes.Loop:
             {
                 if (data.Count < 4)
@@ -92,13 +108,16 @@ public static class PacketDecoder
                 var family = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan());
                 if (family > 0xFFFF)
                     family = BinaryPrimitives.ReverseEndianness(family);
-                var ip = new ByteArraySegment(data.Array!, data.Offset + 4, data.Count - 4);
-                return family switch
+                var ip = new ByteArraySegment(data.Array!, data.Offset + 4, data.Count - 4, end);
+                var version = family switch
                 {
-                    2 => FromIp(IpPacketOf(ip, 4), data, -1),
-                    10 or 24 or 28 or 30 => FromIp(IpPacketOf(ip, 6), data, -1),
-                    _ => Issue(CaptureIssue.NotIp),
+                    2 => 4,
+                    10 or 24 or 28 or 30 => 6,
+                    _ => 0,
                 };
+                if (version == 0)
+                    return Issue(CaptureIssue.NotIp);
+                return ScreenIp(data, 4, version) is var loop and not CaptureIssue.None ? Issue(loop) : FromIp(IpPacketOf(ip, version), data, -1);
             }
             case LinkTypes.Raw or LinkTypes.IPv4 or LinkTypes.IPv6:
             {
@@ -107,12 +126,79 @@ public static class PacketDecoder
                 var version = data.Array![data.Offset] >> 4;
                 if (linkType == LinkTypes.IPv4 && version != 4 || linkType == LinkTypes.IPv6 && version != 6)
                     return Issue(CaptureIssue.BadIpHeaderLength);
-                return version is 4 or 6 ? FromIp(IpPacketOf(segment, version), data, -1) : Issue(CaptureIssue.NotIp);
+                if (version is not (4 or 6))
+                    return Issue(CaptureIssue.NotIp);
+                return ScreenIp(data, 0, version) is var raw and not CaptureIssue.None ? Issue(raw) : FromIp(IpPacketOf(segment, version), data, -1);
             }
             default:
                 return Issue(CaptureIssue.UnknownLinkType);
         }
     }
+
+    // ---- Screening. PacketDotNet reads header fields without checking them against the bytes it was
+    // given: a header cut short is completed from whatever lies past the frame's end in the buffer, and
+    // an IPv4 header length of 0 with protocol 4 (IP in IP) makes it parse the same bytes as the inner
+    // packet again and again until the stack overflows (an uncatchable crash, found by the parallel
+    // decoder's tests, where the bytes past a frame differ from the sequential reader's). So the length
+    // fields the library would follow are checked here first, with the same verdicts FromIp gives; the
+    // values themselves still come from PacketDotNet.
+
+    private const ushort EtherTypeIPv4 = 0x0800;
+    private const ushort EtherTypeIPv6 = 0x86DD;
+    private const ushort EtherTypeVlan = 0x8100;
+
+    private static CaptureIssue ScreenEthernet(ArraySegment<byte> frame)
+    {
+        var at = 12;
+        var type = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(at));
+        while (type == EtherTypeVlan)
+        {
+            at += 4;
+            if (frame.Count < at + 2)
+                return CaptureIssue.None; // PacketDotNet reports the cut-short tag (no IP payload)
+            type = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(at));
+        }
+        return ScreenByEtherType(frame, type, at + 2);
+    }
+
+    private static CaptureIssue ScreenByEtherType(ArraySegment<byte> frame, ushort type, int ipAt) => type switch
+    {
+        EtherTypeIPv4 => ScreenIp(frame, ipAt, 4),
+        EtherTypeIPv6 => ScreenIp(frame, ipAt, 6),
+        _ => CaptureIssue.None,
+    };
+
+    private static CaptureIssue ScreenIp(ArraySegment<byte> frame, int ipAt, int version)
+    {
+        var ip = frame.AsSpan(Math.Min(ipAt, frame.Count));
+        if (version == 4)
+        {
+            if (ip.Length < Ipv4MinHeader)
+                return CaptureIssue.TruncatedFrame;
+            var headerBytes = (ip[0] & 0x0F) * 4;
+            var total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
+            if (ip[0] >> 4 != 4 || headerBytes < Ipv4MinHeader || headerBytes > ip.Length || total < headerBytes)
+                return CaptureIssue.BadIpHeaderLength;
+            if ((BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1FFF) != 0)
+                return CaptureIssue.IpFragment;
+            return ScreenTransport(ip[9], Math.Min(ip.Length, total) - headerBytes);
+        }
+        if (ip.Length < Ipv6Header)
+            return CaptureIssue.TruncatedFrame;
+        if (ip[0] >> 4 != 6)
+            return CaptureIssue.BadIpHeaderLength;
+        // Extension headers each advance by their own length (at least 8 bytes): PacketDotNet follows them
+        // without looping, and the transport checks in Transport() apply after them.
+        var payload = BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
+        return ScreenTransport(ip[6], Math.Min(ip.Length - Ipv6Header, payload));
+    }
+
+    private static CaptureIssue ScreenTransport(byte protocol, int available) => (IpProtocol)protocol switch
+    {
+        IpProtocol.Tcp when available < TcpMinHeader => CaptureIssue.TcpHeaderPastFrame,
+        IpProtocol.Udp or IpProtocol.Icmp or IpProtocol.IcmpV6 when available < 8 => CaptureIssue.TruncatedFrame,
+        _ => CaptureIssue.None,
+    };
 
     private static IPPacket? IpPacketOf(ByteArraySegment segment, int version)
     {
