@@ -69,6 +69,7 @@ public sealed class FrozenMemberFence : ReceiveActor, IWithTimers
         if (_fenced || gap <= _threshold)
             return;
         _fenced = true;
+        MemberFenceState.Get(Context.System).Set(true); // for good: this member downs itself now
         _log.Warning("this member did not run for {Gap} (more than acceptable-heartbeat-pause + stable-after = {Threshold}): the others have likely downed it and run its VSs; stopping its VS actors and downing itself",
             gap, _threshold);
         // Kill, not the hand-off stop: nothing more may be journaled by an owner that has been replaced.

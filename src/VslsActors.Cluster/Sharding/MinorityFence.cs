@@ -76,6 +76,7 @@ public sealed class MinorityFence : ReceiveActor, IWithTimers
             if (!_fenced)
             {
                 _fenced = true;
+                MemberFenceState.Get(Context.System).Set(true);
                 _log.Warning("this member reaches only {Reachable} of {Members} members (a partition, on the minority side): stopping its VS actors until the majority is reachable again or the split-brain resolver downs it",
                     reachable, members.Length);
             }
@@ -86,6 +87,7 @@ public sealed class MinorityFence : ReceiveActor, IWithTimers
         else if (_fenced)
         {
             _fenced = false;
+            MemberFenceState.Get(Context.System).Set(false);
             _log.Info("this member reaches {Reachable} of {Members} members again: its VSs may run again", reachable, members.Length);
         }
     }

@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Cluster.Registry;
+using VslsActors.Cluster.Sharding;
 using VslsActors.Domain;
 using VslsActors.Domain.Connections;
 using VslsActors.Domain.Flows;
@@ -307,6 +308,13 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     protected override void PreStart()
     {
         base.PreStart();
+        if (MemberFenceState.Get(Context.System).IsFenced)
+        {
+            // This member is cut off from the majority (or frozen): the VS may be Active elsewhere already.
+            _log.Warning("VS {VsId}: not started on {Member}: this member is fenced (minority side of a partition, or frozen)", _config.Id, _member);
+            Context.Stop(Self);
+            return;
+        }
         Context.System.EventStream.Subscribe(Self, typeof(VslsConfigurationApplied));
         // A change applied between this VS's Props and its subscription would otherwise be missed.
         var holder = VslsConfigurationHolder.Get(Context.System);

@@ -380,7 +380,7 @@ public sealed partial class CtlClusterTests(ManagedCluster cluster) : IClassFixt
         await term.WaitForAsync("vsls> ");
 
         // One candidate: Tab completes the line in place (only the shell can have written "vs list ").
-        await term.TypeAsync("vs li\t");
+        await term.TypeAsync("vs lis\t");
         await term.WaitForAsync("vs list ");
         await term.TypeAsync("\r");
         await term.WaitForAsync("corp-web");
