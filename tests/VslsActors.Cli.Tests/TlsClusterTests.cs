@@ -92,7 +92,7 @@ public sealed class TlsClusterTests
                     "--ingress", "off", "--api", "off", "--tls-cert", strangerPfx, "--tls-ca", strangerCa);
                 Assert.Equal(NodeExitCodes.RemovedFromCluster, r.ExitCode);
                 var line = Assert.Single(r.ErrorLines);
-                Assert.Contains($"vsls node: member member-3 stopped: a TLS handshake with another member failed (refused ssl.tcp://vsls@127.0.0.1:", line);
+                Assert.True(line.StartsWith("vsls node: member member-3 stopped: a TLS handshake with another member failed", StringComparison.Ordinal), line);
                 Assert.Contains("is not trusted", line);
             }
 
