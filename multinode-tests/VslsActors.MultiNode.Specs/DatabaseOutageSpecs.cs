@@ -116,7 +116,7 @@ public sealed class DatabaseOutageSpecs(ITestOutputHelper output)
         // Measured across the database's return: from the last answer accepted before it (in the outage's
         // first instants, or before the outage) to the first accepted answer to a batch sent after it —
         // how long each VS's service was interrupted.
-        var gaps = await cluster.Step("every VS accepts traffic again", () => Eventually.Gaps(traffic, cluster.VirtualSystemIds, restoredAt, TimeSpan.FromSeconds(60)));
+        var gaps = await cluster.Step("every VS accepts traffic again", () => traffic.WaitForGapsAsync(cluster.VirtualSystemIds, restoredAt, TimeSpan.FromSeconds(60)));
         await cluster.Step("the connections that could not open during the outage open and sync", () => opener.WaitForSyncedAsync(TimeSpan.FromSeconds(60)));
         // By now every batch sent during the outage has its answer (or its call's deadline passed).
         Describe(cluster, "existing connections (keep-alives)", traffic, outageAt, restoredAt);

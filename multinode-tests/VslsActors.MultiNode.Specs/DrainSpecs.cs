@@ -38,7 +38,7 @@ public sealed class DrainSpecs(ITestOutputHelper output)
         });
         var vss = await cluster.VirtualSystemsAsync();
         Assert.All(vss, v => Assert.NotEqual(target, v.Active));
-        var drainGaps = await cluster.Step("every drained VS accepts traffic on its new member", () => Eventually.Gaps(traffic, home, drainAt, TimeSpan.FromSeconds(30)));
+        var drainGaps = await cluster.Step("every drained VS accepts traffic on its new member", () => traffic.WaitForGapsAsync(home, drainAt, TimeSpan.FromSeconds(30)));
         var afterDrain = await cluster.Step("check after the drain", () => cluster.CheckAsync(drainedAt, syncedBeforeDrain, drainGaps));
         cluster.AssertClean(afterDrain);
 
@@ -58,7 +58,7 @@ public sealed class DrainSpecs(ITestOutputHelper output)
             }, TimeSpan.FromSeconds(60));
             return await cluster.WaitForConvergenceAsync(timeout: TimeSpan.FromSeconds(60));
         });
-        var backGaps = await cluster.Step("every returned VS accepts traffic on its home member", () => Eventually.Gaps(traffic, home, undrainAt, TimeSpan.FromSeconds(30)));
+        var backGaps = await cluster.Step("every returned VS accepts traffic on its home member", () => traffic.WaitForGapsAsync(home, undrainAt, TimeSpan.FromSeconds(30)));
         var report = await cluster.Step("check after the undrain", () => cluster.CheckAsync(backAt, syncedBeforeUndrain, backGaps));
         cluster.AssertClean(report);
     }

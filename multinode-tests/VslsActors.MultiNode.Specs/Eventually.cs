@@ -31,20 +31,6 @@ internal static class Eventually
         }
     }
 
-    /// <summary>The failover gap of every VS in <paramref name="vss"/> across <paramref name="faultAt"/>, once each has one (or <paramref name="timeout"/> passed).</summary>
-    public static async Task<IReadOnlyDictionary<int, TimeSpan?>> Gaps(Traffic.TrafficDriver traffic, IEnumerable<int> vss, DateTime faultAt, TimeSpan timeout)
-    {
-        var list = vss.ToArray();
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var g = list.ToDictionary(vs => vs, vs => traffic.Gap(vs, faultAt));
-            if (g.Values.All(v => v is not null) || DateTime.UtcNow > deadline)
-                return g;
-            await Task.Delay(200).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>Union of two "synced at" snapshots (a connection synced at either time must survive).</summary>
     public static IReadOnlyDictionary<int, IReadOnlyCollection<string>> Union(
         IReadOnlyDictionary<int, IReadOnlyCollection<string>> a, IReadOnlyDictionary<int, IReadOnlyCollection<string>> b) =>

@@ -33,7 +33,7 @@ public sealed class FailbackSpecs(ITestOutputHelper output)
             }, TimeSpan.FromSeconds(90));
             return await cluster.WaitForConvergenceAsync(timeout: TimeSpan.FromSeconds(60));
         });
-        var backGaps = await cluster.Step("every VS that failed back accepts traffic on its primary", () => Eventually.Gaps(traffic, home, restartedAt, TimeSpan.FromSeconds(30)));
+        var backGaps = await cluster.Step("every VS that failed back accepts traffic on its primary", () => traffic.WaitForGapsAsync(home, restartedAt, TimeSpan.FromSeconds(30)));
         var report = await cluster.Step("check after the failback", () => cluster.CheckAsync(converged, syncedA, backGaps));
         cluster.AssertClean(report);
 
@@ -85,7 +85,7 @@ public sealed class FailbackSpecs(ITestOutputHelper output)
         Assert.All(to.Values, m => Assert.NotEqual(Primary, m));
         await cluster.Step("every failed-over VS accepts traffic", async () =>
         {
-            var gaps = await Eventually.Gaps(traffic, home, killedAt, TimeSpan.FromSeconds(30));
+            var gaps = await traffic.WaitForGapsAsync(home, killedAt, TimeSpan.FromSeconds(30));
             Assert.All(gaps, g => Assert.True(g.Value is not null, $"VS {g.Key} accepts no traffic after the kill"));
         });
         // The delayed-sync connections opened on the Standby after the failover must reach it too.

@@ -32,7 +32,8 @@ public sealed class GracefulLeaveSpec(ITestOutputHelper output)
         var faultAt = cluster.LastFaultAt;
 
         var convergedAt = await cluster.Step("the others run every VS", () => cluster.WaitForConvergenceAsync(timeout: TimeSpan.FromSeconds(45)));
-        var gaps = victimVss.ToDictionary(vs => vs, vs => traffic.Gap(vs, faultAt));
+        var gaps = await cluster.Step("every VS of the member that left accepts traffic again",
+            () => traffic.WaitForGapsAsync(victimVss, faultAt, TimeSpan.FromSeconds(30)));
         foreach (var vs in victimVss)
             Assert.Equal(0, traffic.OutOfStateSince(vs, faultAt));
 

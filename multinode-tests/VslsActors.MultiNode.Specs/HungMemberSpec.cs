@@ -28,7 +28,8 @@ public sealed class HungMemberSpec(ITestOutputHelper output)
         var faultAt = cluster.LastFaultAt;
         var others = cluster.Members.Select(m => m.Name.Value).Where(m => m != victim).ToArray();
         await cluster.Step($"{string.Join(" and ", others)} down it and run every VS", () => cluster.WaitForConvergenceAsync(others, TimeSpan.FromSeconds(45)));
-        var gaps = victimVss.ToDictionary(vs => vs, vs => traffic.Gap(vs, faultAt));
+        var gaps = await cluster.Step("every VS of the hung member accepts traffic again",
+            () => traffic.WaitForGapsAsync(victimVss, faultAt, TimeSpan.FromSeconds(30)));
 
         await cluster.Step($"SIGCONT {victim}", () => cluster.ResumeAsync(victim));
         var code = await cluster.Step($"{victim} learns it was downed and exits with RemovedFromCluster ({NodeExitCodes.RemovedFromCluster})",

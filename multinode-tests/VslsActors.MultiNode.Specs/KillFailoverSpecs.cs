@@ -48,17 +48,8 @@ public sealed class KillFailoverSpecs(ITestOutputHelper output)
             Assert.NotEqual(victim, now);
         }
 
-        var gaps = await cluster.Step("every VS of the victim accepts traffic again", async () =>
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (true)
-            {
-                var g = victimVss.ToDictionary(vs => vs, vs => traffic.Gap(vs, faultAt));
-                if (g.Values.All(v => v is not null) || DateTime.UtcNow > deadline)
-                    return g;
-                await Task.Delay(200);
-            }
-        });
+        var gaps = await cluster.Step("every VS of the victim accepts traffic again",
+            () => traffic.WaitForGapsAsync(victimVss, faultAt, TimeSpan.FromSeconds(30)));
 
         var report = await cluster.Step("check", () => cluster.CheckAsync(convergedAt, synced, gaps));
         cluster.AssertClean(report);

@@ -31,7 +31,7 @@ public sealed class RestartSpecs(ITestOutputHelper output)
             await cluster.Step($"the other two converge with {member}'s VSs", () => cluster.WaitForConvergenceAsync(rest, TimeSpan.FromSeconds(60)));
             await cluster.Step($"VSs {string.Join(",", its)} accept traffic on their Standby members", async () =>
             {
-                var gaps = await Eventually.Gaps(traffic, its, stoppedAt, TimeSpan.FromSeconds(30));
+                var gaps = await traffic.WaitForGapsAsync(its, stoppedAt, TimeSpan.FromSeconds(30));
                 Assert.All(gaps, g => Assert.True(g.Value is not null, $"VS {g.Key} accepts no traffic after {member} left"));
             });
             await cluster.Step($"start {member} again", () => cluster.StartAsync(member));
@@ -98,7 +98,7 @@ public sealed class RestartSpecs(ITestOutputHelper output)
         traffic.Resume();
         var gaps = await cluster.Step("traffic again: every VS accepts the keep-alives of its restored connections", async () =>
         {
-            var g = await Eventually.Gaps(traffic, cluster.VirtualSystemIds, stoppedAt, TimeSpan.FromSeconds(30));
+            var g = await traffic.WaitForGapsAsync(cluster.VirtualSystemIds, stoppedAt, TimeSpan.FromSeconds(30));
             foreach (var vs in cluster.VirtualSystemIds)
                 Assert.True(traffic.OutOfStateSince(vs, stoppedAt) == 0, $"VS {vs} dropped keep-alives of restored connections as out of state");
             return g;

@@ -8,8 +8,8 @@ namespace VslsActors.MultiNode.Bench;
 /// <summary>
 /// Console modes (docs/multinode.md, docs/benchmarks.md "Failover (issue 6)"):
 /// <list type="bullet">
-/// <item><c>failover-bench [--rounds n]</c>: n rounds of kill -9 of one member under traffic (victims
-/// rotate over every member, the coordinator included), each round: gaps of the victim's VSs, synced
+/// <item><c>failover-bench [--rounds n]</c>: n rounds of kill -9 of one member under traffic (odd rounds
+/// the shard coordinator, even rounds another member), each round: gaps of the victim's VSs, synced
 /// connections lost, the checker; the killed member is restarted and the cluster converges before the
 /// next round. Baseline, measured in the same rounds: the same gap measure on the VSs that were not on
 /// the victim (the driver's own resolution: batch interval plus round trip).</item>
@@ -51,18 +51,24 @@ public static class BenchModes
         var lost = 0;
         var findings = 0;
         var notBack = 0;
+        var coordinatorRounds = 0;
         var names = cluster.Members.Select(m => m.Name.Value).ToArray();
         for (var round = 1; round <= rounds; round++)
         {
-            var victim = names[(round - 1) % names.Length];
+            // Odd rounds kill the shard coordinator, even rounds a member that is not (rotating over them).
+            // Rotating over the names alone would hit the coordinator almost every round: it is the oldest
+            // member, and the restarted victim is always the youngest.
             var coordinator = await cluster.CoordinatorAsync().ConfigureAwait(false);
+            var others = names.Where(n => n != coordinator).ToArray();
+            var victim = round % 2 == 1 ? coordinator : others[round / 2 % others.Length];
+            if (victim == coordinator)
+                coordinatorRounds++;
             var victimVss = await cluster.RunningOnAsync(victim).ConfigureAwait(false);
             var synced = traffic.SyncedConnections(DateTime.UtcNow);
             await cluster.Step($"round {round}: kill -9 {victim}{(victim == coordinator ? " (the coordinator)" : "")}, VSs {string.Join(",", victimVss)}", () => cluster.KillAsync(victim)).ConfigureAwait(false);
             var faultAt = cluster.LastFaultAt;
             var converged = await cluster.WaitForConvergenceAsync(timeout: TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-            await Task.Delay(500).ConfigureAwait(false); // the first accepted answers after the move
-            var roundGaps = cluster.VirtualSystemIds.ToDictionary(vs => vs, vs => traffic.Gap(vs, faultAt));
+            var roundGaps = await traffic.WaitForGapsAsync(cluster.VirtualSystemIds, faultAt, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             foreach (var (vs, g) in roundGaps)
             {
                 if (g is null)
@@ -83,7 +89,7 @@ public static class BenchModes
         }
         var outOfState = OutOfStateKeepAlives(cluster, traffic);
         Console.WriteLine();
-        Console.WriteLine($"failover-bench: {rounds} rounds of kill -9 (victims rotate over {string.Join(", ", names)}), 3 members, {cluster.VirtualSystemIds.Count} VSs, {new TrafficOptions().ConnectionsPerVs} connections per VS, load {Load()}");
+        Console.WriteLine($"failover-bench: {rounds} rounds of kill -9 ({coordinatorRounds} of the shard coordinator, {rounds - coordinatorRounds} of another member), 3 members, {cluster.VirtualSystemIds.Count} VSs, {new TrafficOptions().ConnectionsPerVs} connections per VS, load {Load()}");
         Console.WriteLine($"  failover gap, VSs of the killed member (n={gaps.Count}): median {Percentile(gaps, 50):0} ms, p99 {Percentile(gaps, 99):0} ms, max {gaps.DefaultIfEmpty().Max():0} ms");
         Console.WriteLine($"  baseline, same measure on the other VSs (n={baseline.Count}): median {Percentile(baseline, 50):0} ms, p99 {Percentile(baseline, 99):0} ms, max {baseline.DefaultIfEmpty().Max():0} ms");
         Console.WriteLine($"  ratio (median gap / median baseline): {Percentile(gaps, 50) / Math.Max(1, Percentile(baseline, 50)):0.0}x");

@@ -196,6 +196,25 @@ public sealed class TrafficDriver : IAsyncDisposable
         return after - before;
     }
 
+    /// <summary>
+    /// The failover gap of every VS in <paramref name="vss"/> across <paramref name="faultAt"/>, once each
+    /// has one or <paramref name="timeout"/> passed (then the missing ones are null). Waited for, never read
+    /// at once: convergence says where a VS runs, not that the driver has had an answer from it yet (a lane
+    /// whose batches went to a hung member has them outstanding until the ingress gives up on them).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<int, TimeSpan?>> WaitForGapsAsync(IEnumerable<int> vss, DateTime faultAt, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var list = vss.ToArray();
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var gaps = list.ToDictionary(vs => vs, vs => Gap(vs, faultAt));
+            if (gaps.Values.All(g => g is not null) || DateTime.UtcNow > deadline)
+                return gaps;
+            await Task.Delay(200, ct).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Packets of keep-alives on established connections that a VS did not know, after <paramref name="since"/>.</summary>
     public long OutOfStateSince(int vs, DateTime since) => Batches.Where(b => b.Vs == vs && b.SentAt >= since).Sum(b => b.OutOfState);
 
