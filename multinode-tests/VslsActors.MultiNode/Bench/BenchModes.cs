@@ -48,19 +48,22 @@ public static class BenchModes
         await traffic.WaitForSyncedAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         var gaps = new List<double>();
         var baseline = new List<double>();
+        var coordinatorGaps = new List<double>();
+        var otherGaps = new List<double>();
         var lost = 0;
         var findings = 0;
         var notBack = 0;
         var coordinatorRounds = 0;
+        var kills = new Dictionary<string, int>();
         var names = cluster.Members.Select(m => m.Name.Value).ToArray();
         for (var round = 1; round <= rounds; round++)
         {
-            // Odd rounds kill the shard coordinator, even rounds a member that is not (rotating over them).
+            // Odd rounds kill the shard coordinator, even rounds the member that is not and was killed least.
             // Rotating over the names alone would hit the coordinator almost every round: it is the oldest
             // member, and the restarted victim is always the youngest.
             var coordinator = await cluster.CoordinatorAsync().ConfigureAwait(false);
-            var others = names.Where(n => n != coordinator).ToArray();
-            var victim = round % 2 == 1 ? coordinator : others[round / 2 % others.Length];
+            var victim = round % 2 == 1 ? coordinator : names.Where(n => n != coordinator).MinBy(n => kills.GetValueOrDefault(n))!;
+            kills[victim] = kills.GetValueOrDefault(victim) + 1;
             if (victim == coordinator)
                 coordinatorRounds++;
             var victimVss = await cluster.RunningOnAsync(victim).ConfigureAwait(false);
@@ -78,6 +81,8 @@ public static class BenchModes
                     continue;
                 }
                 (victimVss.Contains(vs) ? gaps : baseline).Add(g.Value.TotalMilliseconds);
+                if (victimVss.Contains(vs))
+                    (victim == coordinator ? coordinatorGaps : otherGaps).Add(g.Value.TotalMilliseconds);
             }
             var report = await cluster.CheckAsync(converged, synced, roundGaps.Where(p => victimVss.Contains(p.Key)).ToDictionary()).ConfigureAwait(false);
             lost += report.Findings.Count(f => f.Rule == "lost-connections");
@@ -89,8 +94,9 @@ public static class BenchModes
         }
         var outOfState = OutOfStateKeepAlives(cluster, traffic);
         Console.WriteLine();
-        Console.WriteLine($"failover-bench: {rounds} rounds of kill -9 ({coordinatorRounds} of the shard coordinator, {rounds - coordinatorRounds} of another member), 3 members, {cluster.VirtualSystemIds.Count} VSs, {new TrafficOptions().ConnectionsPerVs} connections per VS, load {Load()}");
+        Console.WriteLine($"failover-bench: {rounds} rounds of kill -9 ({coordinatorRounds} of the shard coordinator, {rounds - coordinatorRounds} of another member; kills per member: {string.Join(", ", kills.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}), 3 members, {cluster.VirtualSystemIds.Count} VSs, {new TrafficOptions().ConnectionsPerVs} connections per VS, load {Load()}");
         Console.WriteLine($"  failover gap, VSs of the killed member (n={gaps.Count}): median {Percentile(gaps, 50):0} ms, p99 {Percentile(gaps, 99):0} ms, max {gaps.DefaultIfEmpty().Max():0} ms");
+        Console.WriteLine($"    of which the coordinator was killed (n={coordinatorGaps.Count}): median {Percentile(coordinatorGaps, 50):0} ms, max {coordinatorGaps.DefaultIfEmpty().Max():0} ms; another member (n={otherGaps.Count}): median {Percentile(otherGaps, 50):0} ms, max {otherGaps.DefaultIfEmpty().Max():0} ms");
         Console.WriteLine($"  baseline, same measure on the other VSs (n={baseline.Count}): median {Percentile(baseline, 50):0} ms, p99 {Percentile(baseline, 99):0} ms, max {baseline.DefaultIfEmpty().Max():0} ms");
         Console.WriteLine($"  ratio (median gap / median baseline): {Percentile(gaps, 50) / Math.Max(1, Percentile(baseline, 50)):0.0}x");
         Console.WriteLine($"  VSs not back: {notBack}; rounds with synced connections lost (checker): {lost}; keep-alives answered out-of-state: {outOfState}; checker findings in all: {findings}");

@@ -28,6 +28,17 @@ public sealed record BatchRecord(int Vs, DateTime SentAt, DateTime? AnsweredAt, 
     public bool FullyAccepted => AnsweredAt is not null && Error is null && Accepted == Records;
 }
 
+/// <summary>
+/// A connection opened by <see cref="TrafficDriver.OpenProbesAsync"/>: its handshake fully accepted at
+/// <paramref name="AnsweredAt"/>, then left alone (no keep-alives), to be looked up in the VS's table later.
+/// </summary>
+/// <param name="Vs">The VS.</param>
+/// <param name="Key">The connection as the VS lists it.</param>
+/// <param name="Delayed">Opened on the delay-synced rule (false: the immediately synced one).</param>
+/// <param name="FirstSeen">Its first packet's timestamp (the VS's sync delay runs from here).</param>
+/// <param name="AnsweredAt">When the handshake batch was answered: for an immediately synced connection, it was durable then.</param>
+public sealed record ProbeConnection(int Vs, string Key, bool Delayed, DateTime FirstSeen, DateTime AnsweredAt);
+
 /// <summary>Settings of a <see cref="TrafficDriver"/>.</summary>
 public sealed record TrafficOptions
 {
@@ -215,6 +226,38 @@ public sealed class TrafficDriver : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="count"/> new connections in <paramref name="vs"/> at once (alternately on the
+    /// immediately synced and the delay-synced rule), in one batch to the member the VS's traffic goes to,
+    /// and returns when that batch was fully accepted. They get no keep-alives: a spec kills a member right
+    /// after and then looks them up, to show which kind a failover keeps.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The batch was not fully accepted.</exception>
+    public async Task<IReadOnlyList<ProbeConnection>> OpenProbesAsync(int vs, int count, CancellationToken ct = default)
+    {
+        var now = DateTime.UtcNow;
+        List<Connection> opened = [];
+        List<TrafficPacket> packets = [];
+        int target;
+        lock (_gate)
+        {
+            var lane = _lanes.Single(l => l.Vs == vs);
+            target = PickTarget(lane);
+            if (target < 0)
+                throw new InvalidOperationException($"no member takes traffic for VS {vs}");
+            for (var i = 0; i < count; i++)
+            {
+                var c = NewConnection(lane);
+                opened.Add(c);
+                packets.AddRange(Handshake(new VsId(vs), c.Factory, now.Ticks));
+            }
+        }
+        var (_, answeredAt, verdicts, error) = await CallAsync(target, packets, ct).ConfigureAwait(false);
+        if (error is not null || verdicts!.Accepted != (ulong)packets.Count)
+            throw new InvalidOperationException($"the probe batch for VS {vs} was not fully accepted by {_targets[target].Member}: {error ?? $"{verdicts!.Accepted} of {packets.Count} accepted"}");
+        return opened.Select(c => new ProbeConnection(vs, c.Key, c.Delayed, now, answeredAt!.Value)).ToArray();
+    }
+
     /// <summary>Packets of keep-alives on established connections that a VS did not know, after <paramref name="since"/>.</summary>
     public long OutOfStateSince(int vs, DateTime since) => Batches.Where(b => b.Vs == vs && b.SentAt >= since).Sum(b => b.OutOfState);
 
@@ -284,10 +327,7 @@ public sealed class TrafficDriver : IAsyncDisposable
                 var c = NewConnection(lane);
                 lane.Connections.Add(c);
                 opening.Add(c);
-                var f = c.Factory;
-                packets.Add(new TrafficPacket(vs, new TimedPacket(now, PacketHeader.Tcp(f.Client, f.ClientPort, f.Server, f.ServerPort, TcpFlags.Syn, 60))));
-                packets.Add(new TrafficPacket(vs, new TimedPacket(now, PacketHeader.Tcp(f.Server, f.ServerPort, f.Client, f.ClientPort, TcpFlags.Syn | TcpFlags.Ack, 60))));
-                packets.Add(new TrafficPacket(vs, new TimedPacket(now, PacketHeader.Tcp(f.Client, f.ClientPort, f.Server, f.ServerPort, TcpFlags.Ack, 52))));
+                packets.AddRange(Handshake(vs, c.Factory, now));
             }
             if (packets.Count == 0)
                 return;
@@ -310,6 +350,14 @@ public sealed class TrafficDriver : IAsyncDisposable
         return -1;
     }
 
+    /// <summary>SYN, SYN-ACK, ACK of a connection, stamped <paramref name="now"/>.</summary>
+    private static TrafficPacket[] Handshake(VsId vs, TimedPacketFactory f, long now) =>
+    [
+        new(vs, new TimedPacket(now, PacketHeader.Tcp(f.Client, f.ClientPort, f.Server, f.ServerPort, TcpFlags.Syn, 60))),
+        new(vs, new TimedPacket(now, PacketHeader.Tcp(f.Server, f.ServerPort, f.Client, f.ClientPort, TcpFlags.Syn | TcpFlags.Ack, 60))),
+        new(vs, new TimedPacket(now, PacketHeader.Tcp(f.Client, f.ClientPort, f.Server, f.ServerPort, TcpFlags.Ack, 52))),
+    ];
+
     private Connection NewConnection(Lane lane)
     {
         var n = lane.NextClient++;
@@ -324,25 +372,14 @@ public sealed class TrafficDriver : IAsyncDisposable
 
     private async Task SendAsync(Lane lane, int target, List<TrafficPacket> packets, List<Connection> opening, CancellationToken ct)
     {
-        var (member, _, _, client) = _targets[target];
-        var sentAt = DateTime.UtcNow;
+        var member = _targets[target].Member;
         BatchRecord record;
         try
         {
-            var bytes = PacketRecordCodec.Encode(packets.ToArray());
-            using var call = client.Send(deadline: DateTime.UtcNow + _options.CallDeadline, cancellationToken: ct);
-            await call.RequestStream.WriteAsync(new PacketBatch { BatchId = Interlocked.Increment(ref _batchId), Records = ByteString.CopyFrom(bytes) }, ct).ConfigureAwait(false);
-            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-            if (!await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
-                throw new RpcException(new Status(StatusCode.Unavailable, "the stream ended without an answer"));
-            var v = call.ResponseStream.Current;
-            var answeredAt = DateTime.UtcNow;
-            record = new BatchRecord(lane.Vs, sentAt, answeredAt, packets.Count, (long)v.Accepted, (long)v.OutOfState, (long)v.Unanswered,
-                string.IsNullOrEmpty(v.Error) ? null : v.Error, member);
-        }
-        catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException || (e is OperationCanceledException && !ct.IsCancellationRequested))
-        {
-            record = new BatchRecord(lane.Vs, sentAt, null, packets.Count, 0, 0, 0, e.Message, member);
+            var (sentAt, answeredAt, v, error) = await CallAsync(target, packets, ct).ConfigureAwait(false);
+            record = v is null
+                ? new BatchRecord(lane.Vs, sentAt, null, packets.Count, 0, 0, 0, error, member)
+                : new BatchRecord(lane.Vs, sentAt, answeredAt, packets.Count, (long)v.Accepted, (long)v.OutOfState, (long)v.Unanswered, error, member);
         }
         catch (OperationCanceledException)
         {
@@ -373,6 +410,32 @@ public sealed class TrafficDriver : IAsyncDisposable
         }
         if (moved)
             _log?.Invoke($"driver: VS {lane.Vs} batch to {member} failed ({record.Error!.Split('\n')[0]}); next batches go to {_targets[lane.TargetIndex].Member}");
+    }
+
+    /// <summary>
+    /// One batch on its own gRPC call to <paramref name="target"/>: when it was sent, when answered, the
+    /// verdicts (null when the call failed) and the error (the call's, or the member's answer's).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    private async Task<(DateTime SentAt, DateTime? AnsweredAt, BatchVerdicts? Verdicts, string? Error)> CallAsync(int target, List<TrafficPacket> packets, CancellationToken ct)
+    {
+        var client = _targets[target].Client;
+        var sentAt = DateTime.UtcNow;
+        try
+        {
+            var bytes = PacketRecordCodec.Encode(packets.ToArray());
+            using var call = client.Send(deadline: DateTime.UtcNow + _options.CallDeadline, cancellationToken: ct);
+            await call.RequestStream.WriteAsync(new PacketBatch { BatchId = Interlocked.Increment(ref _batchId), Records = ByteString.CopyFrom(bytes) }, ct).ConfigureAwait(false);
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            if (!await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                throw new RpcException(new Status(StatusCode.Unavailable, "the stream ended without an answer"));
+            var v = call.ResponseStream.Current;
+            return (sentAt, DateTime.UtcNow, v, string.IsNullOrEmpty(v.Error) ? null : v.Error);
+        }
+        catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return (sentAt, null, null, e.Message);
+        }
     }
 
     /// <inheritdoc />
