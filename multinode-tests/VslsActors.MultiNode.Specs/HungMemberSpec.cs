@@ -18,10 +18,7 @@ public sealed class HungMemberSpec(ITestOutputHelper output)
         var traffic = cluster.StartTraffic();
         await cluster.Step("every VS has its connections established and synced", () => traffic.WaitForSyncedAsync(TimeSpan.FromSeconds(30)));
 
-        var coordinator = await cluster.CoordinatorAsync();
-        var victim = cluster.Members.Select(m => m.Name.Value).Last(m => m != coordinator);
-        var victimVss = await cluster.RunningOnAsync(victim);
-        Assert.NotEmpty(victimVss);
+        var (victim, victimVss) = await cluster.NonCoordinatorVictimAsync();
         var synced = traffic.SyncedConnections(DateTime.UtcNow);
 
         await cluster.Step($"SIGSTOP {victim} (runs VSs {string.Join(",", victimVss)})", () => cluster.PauseAsync(victim));

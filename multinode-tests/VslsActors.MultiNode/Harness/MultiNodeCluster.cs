@@ -417,6 +417,19 @@ public sealed class MultiNodeCluster : IAsyncDisposable
         (await VirtualSystemsAsync().ConfigureAwait(false)).Where(v => v.RunningOn == member).Select(v => v.Vs).ToArray();
 
     /// <summary>
+    /// The youngest member that is not the shard coordinator (the usual victim of a fault that should not
+    /// also move the coordinator) and the VSs it runs, which must be some.
+    /// </summary>
+    /// <exception cref="MultiNodeException">It runs no VS.</exception>
+    public async Task<(string Member, IReadOnlyList<int> Vss)> NonCoordinatorVictimAsync()
+    {
+        var coordinator = await CoordinatorAsync().ConfigureAwait(false);
+        var victim = Members.Select(m => m.Name.Value).Last(m => m != coordinator);
+        var vss = await RunningOnAsync(victim).ConfigureAwait(false);
+        return vss.Count > 0 ? (victim, vss) : throw new MultiNodeException($"{victim} runs no VS: nothing to fail over");
+    }
+
+    /// <summary>
     /// Waits until the running members (or <paramref name="members"/>) are all Up and reachable and
     /// nothing else is in the view, and every VS runs on its Active member, twice in a row a second
     /// apart. Returns when that first held (the checker's convergence time).
