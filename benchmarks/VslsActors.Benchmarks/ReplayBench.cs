@@ -43,11 +43,17 @@ internal static class ReplayBench
             var workers = Environment.ProcessorCount;
             var parallelDecode = Best(3, () => ParallelDecode(file, workers));
             // The two replays alternate round by round so that a change in the machine's load hits both.
-            double sequential = 0, replay = 0;
+            // [g]: the same replay with a one-VS topology whose accept-all rule syncs nothing, to show what
+            // journaling every connection (the accept-all default, sync = immediate) costs in the same run.
+            var unsynced = Path.Combine(dir, "unsynced.conf");
+            File.WriteAllText(unsynced, "vsls {\n  members = [replay]\n  virtual-systems = [\n    { id = 1, name = replay, priority = [replay], max-connections = 10000000,\n" +
+                "      policy { rules = [ { name = accept-all, source = any, service = any, action = accept, sync = none } ] } }\n  ]\n}\n");
+            double sequential = 0, replay = 0, replayUnsynced = 0;
             for (var round = 0; round < 2; round++)
             {
                 sequential = Math.Max(sequential, await Replay(file, written, decodeWorkers: 0));
                 replay = Math.Max(replay, await Replay(file, written, decodeWorkers: null));
+                replayUnsynced = Math.Max(replayUnsynced, await Replay(file, written, decodeWorkers: null, topology: unsynced));
             }
 
             Console.WriteLine($"[a] read the pcap container only:                       {read:N0} packets/s");
@@ -56,6 +62,7 @@ internal static class ReplayBench
             Console.WriteLine($"[e] read + decode on {workers} threads, in order (ParallelCaptureDecoder): {parallelDecode:N0} packets/s (ratio to [b] {parallelDecode / decode:F3})");
             Console.WriteLine($"[d] replay --embedded, decoding on the replay's thread (before): {sequential:N0} packets/s (ratio to [c] {sequential / conntrack:F3})");
             Console.WriteLine($"[f] vsls replay --embedded --vs-by single, decoding on {workers} threads: {replay:N0} packets/s | ratio to [d] {replay / sequential:F3}, to [c] {replay / conntrack:F3}, to [e] {replay / parallelDecode:F3} | goal >= 2,000,000: {(replay >= 2_000_000 ? "met" : "not met")}");
+            Console.WriteLine($"[g] [f] with the accept-all rule at sync = none (no journal writes): {replayUnsynced:N0} packets/s | ratio to [f] {replayUnsynced / replay:F3}, to [c] {replayUnsynced / conntrack:F3}");
             return 0;
         }
         finally
@@ -220,11 +227,11 @@ internal static class ReplayBench
         return n / sw.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> Replay(string file, long packets, int? decodeWorkers)
+    private static async Task<double> Replay(string file, long packets, int? decodeWorkers, string? topology = null)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var options = new ReplayOptions { File = file, Json = true, DecodeWorkers = decodeWorkers };
+        var options = new ReplayOptions { File = file, Json = true, DecodeWorkers = decodeWorkers, Topology = topology };
         var code = await ReplayRunner.RunAsync(options, new EmbeddedReplaySink(), output, error, CancellationToken.None);
         if (code != 0)
             throw new InvalidOperationException($"replay exited {code}: {error}");
