@@ -1,8 +1,6 @@
 using Microsoft.Data.Sqlite;
-using Npgsql;
 using VslsActors.MultiNode.Harness;
 using VslsActors.MultiNode.Traffic;
-using VslsActors.TestSupport;
 using Xunit.Abstractions;
 
 namespace VslsActors.MultiNode.Specs;
@@ -22,36 +20,31 @@ public sealed class DatabaseOutageSpecs(ITestOutputHelper output)
     private static readonly TimeSpan s_outage = TimeSpan.FromSeconds(12);
 
     /// <remarks>
-    /// PostgreSQL (VSLS_TEST_POSTGRES, or the machine's server via .ci/postgres-up). The run gets its own
-    /// database; the outage is that database refusing connections (<c>ALLOW_CONNECTIONS false</c>) with
-    /// every connection to it terminated — for the members exactly a server that went away and came
-    /// back, while other test projects using the same server concurrently are not touched.
+    /// PostgreSQL: the members run on a <see cref="PrivatePostgres"/> server of their own, and the outage is that
+    /// server crash-stopped (<c>pg_ctl stop -m immediate</c>: every server process quits at once, every member's
+    /// connection is cut, no checkpoint) and, after the outage, started again (<c>pg_ctl start</c>, which replays
+    /// the WAL: crash recovery). A private server because the machine's shared one (<c>pg_ctlcluster 15 main</c>)
+    /// serves other test projects that may run at the same time; it needs root (initdb and the server run as the
+    /// <c>postgres</c> user), and says so by name when it does not have it.
     /// </remarks>
     [Fact]
-    public async Task PostgreSQL_outage_under_traffic_delays_writes_and_everything_converges_with_no_synced_connection_lost_after_it()
+    public async Task PostgreSQL_server_crash_stop_and_restart_under_traffic_delays_writes_and_everything_converges_with_no_synced_connection_lost_after_it()
     {
-        var admin = new NpgsqlConnectionStringBuilder(PostgresTestServer.ConnectionString) { Pooling = false }.ConnectionString;
-        var database = $"vsls_mn_outage_{Guid.NewGuid():N}"[..28];
-        await AdminAsync(admin, $"CREATE DATABASE \"{database}\"");
-        try
-        {
-            var options = SpecOutput.Options("db-outage-postgres", output) with
+        await using var server = await PrivatePostgres.StartAsync(output.WriteLine);
+        var options = SpecOutput.Options("db-outage-postgres", output) with { PostgresConnectionString = server.ConnectionString };
+        await OutageStory(options, $"the members' PostgreSQL server (private, 127.0.0.1:{server.Port}, postmaster pid {server.PostmasterPid()}) is crash-stopped: pg_ctl stop -m immediate",
+            begin: async cluster =>
             {
-                PostgresConnectionString = new NpgsqlConnectionStringBuilder(PostgresTestServer.ConnectionString) { Database = database }.ConnectionString,
-            };
-            await OutageStory(options, $"PostgreSQL database {database} refuses connections and every connection to it is terminated",
-                begin: async _ =>
+                await server.StopAsync(PostgresStopMode.Immediate);
+                return async () =>
                 {
-                    await AdminAsync(admin, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
-                    await AdminAsync(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()");
-                    return () => AdminAsync(admin, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
-                });
-        }
-        finally
-        {
-            await AdminAsync(admin, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
-            await AdminAsync(admin, $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-        }
+                    await server.StartAgainAsync();
+                    var recovery = server.ServerLog().Split('\n').Where(l => l.Contains("recovery", StringComparison.Ordinal) || l.Contains("redo ", StringComparison.Ordinal));
+                    cluster.Log($"pg_ctl start: postmaster pid {server.PostmasterPid()}; {string.Join(" / ", recovery.Select(l => l[(l.IndexOf("LOG:", StringComparison.Ordinal) + 4)..].Trim()))}");
+                };
+            });
+        // The restart was a crash recovery (WAL replayed), so the journal the checker found whole is what survived a crash.
+        Assert.Contains("database system was not properly shut down; automatic recovery in progress", server.ServerLog());
     }
 
     /// <remarks>SQLite: the test holds an exclusive lock on the members' file (<c>BEGIN EXCLUSIVE</c>), so that every read and write waits out its busy timeout and fails.</remarks>
@@ -147,14 +140,5 @@ public sealed class DatabaseOutageSpecs(ITestOutputHelper output)
         cluster.Log($"during the outage, {what}: {during.Length} batches sent, {during.Count(b => b.FullyAccepted)} fully accepted, " +
             $"{during.Count(b => b.FullyAccepted && b.AnsweredAt > to)} of those answered only after the database was back, " +
             $"{during.Count(b => b.Unanswered > 0)} with records unanswered (ask timeout), {during.Count(b => b.Error is not null)} failed calls");
-    }
-
-    private static async Task AdminAsync(string connectionString, string sql)
-    {
-        await using var db = new NpgsqlConnection(connectionString);
-        await db.OpenAsync();
-        await using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        await cmd.ExecuteNonQueryAsync();
     }
 }
