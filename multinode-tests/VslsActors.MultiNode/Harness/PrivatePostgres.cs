@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Npgsql;
+using VslsActors.MultiNode.Network;
 using VslsActors.Node;
 
 namespace VslsActors.MultiNode.Harness;
@@ -450,49 +451,10 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     private async Task<string> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken ct)
     {
-        var commandLine = string.Join(' ', new[] { fileName }.Concat(arguments));
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            // The postgres user may not read the test's working directory (initdb would complain); the root
-            // folder is readable by it and exists even when this run's folder has been removed.
-            WorkingDirectory = Root,
-        };
-        foreach (var a in arguments)
-            info.ArgumentList.Add(a);
-        info.Environment["LC_ALL"] = "C";
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new PrivatePostgresException($"`{commandLine}` did not start");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new PrivatePostgresException($"private PostgreSQL {RunId}: `{commandLine}` cannot run: {e.Message}");
-        }
-        using var owned = process;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new PrivatePostgresException($"`{commandLine}` did not finish within {CommandTimeout.TotalSeconds:0} s");
-        }
-        var output = await stdout.ConfigureAwait(false);
-        var error = (await stderr.ConfigureAwait(false)).Trim().ReplaceLineEndings(" | ");
-        if (process.ExitCode != 0)
-            throw new PrivatePostgresException($"private PostgreSQL {RunId}: `{commandLine}` failed (exit {process.ExitCode}): {(error.Length == 0 ? "no message on stderr" : error)}");
-        return output;
+        // The postgres user may not read the test's working directory (initdb would complain); the root
+        // folder is readable by it and exists even when this run's folder has been removed.
+        var result = await HostCommand.TryRunAsync(fileName, arguments, Root, CommandTimeout, ct).ConfigureAwait(false);
+        return result.Succeeded ? result.StandardOutput : throw new PrivatePostgresException($"private PostgreSQL {RunId}: {HostCommand.Describe(result)}");
     }
 
     /// <remarks><see cref="PrivatePostgresRequirements.EnsureCanRun"/> has already refused anything but Linux; the check is for the platform analyzer.</remarks>
