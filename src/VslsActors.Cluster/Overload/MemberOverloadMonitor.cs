@@ -108,6 +108,7 @@ public sealed class MemberOverloadMonitor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
+        _state.ReportMaxAge = _settings.ReportEvery * 5;
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
         _mediator.Tell(new Subscribe(Topic, Self));
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _settings.Tick);

@@ -80,9 +80,12 @@ public sealed class MemberOverloadState : IExtension
         _reports.AddOrUpdate(report.Member, report, (_, old) => old.AtTicks > report.AtTicks ? old : report);
     }
 
-    /// <summary>The newest report of <paramref name="member"/> if it is younger than <paramref name="maxAge"/>.</summary>
-    public MemberOverloadReport? ReportOf(MemberName member, TimeSpan maxAge) =>
-        _reports.TryGetValue(member.Value, out var r) && DateTime.UtcNow.Ticks - r.AtTicks <= maxAge.Ticks ? r : null;
+    /// <summary>How old a report may be and still describe its member (5 × <c>vsls.overload.report-every</c>; the monitor sets it).</summary>
+    public TimeSpan ReportMaxAge { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The newest report of <paramref name="member"/> if it is younger than <see cref="ReportMaxAge"/> (else its state is unknown).</summary>
+    public MemberOverloadReport? ReportOf(MemberName member) =>
+        _reports.TryGetValue(member.Value, out var r) && DateTime.UtcNow.Ticks - r.AtTicks <= ReportMaxAge.Ticks ? r : null;
 
     /// <summary>The state of <paramref name="system"/>.</summary>
     public static MemberOverloadState Get(ActorSystem system) => system.WithExtension<MemberOverloadState, MemberOverloadStateProvider>();
