@@ -80,7 +80,7 @@ public sealed class MemberOverloadMonitor : ReceiveActor, IWithTimers
     private readonly List<VsTickLoad> _loads = [];
     private IActorRef _mediator = ActorRefs.Nobody;
     private long _sinceTicks;
-    private TimeSpan _lastReport = TimeSpan.MinValue;
+    private TimeSpan? _lastReport;
 
     /// <summary>Props of the monitor of <paramref name="member"/>.</summary>
     public static Props Props(MemberName member, OverloadMonitorSettings settings)
@@ -147,7 +147,7 @@ public sealed class MemberOverloadMonitor : ReceiveActor, IWithTimers
                 _log.Info("Member {Member} recovering: level {From} -> {To} ({Level}): {Reason}",
                     _member, (int)change.From, (int)change.To, change.To, change.Reason);
         }
-        if (change is not null || now - _lastReport >= _settings.ReportEvery)
+        if (change is not null || _lastReport is not { } last || now - last >= _settings.ReportEvery)
         {
             _lastReport = now;
             var report = new MemberOverloadReport(_member.Value, (int)_monitor.Level, _monitor.Reason, _sinceTicks,

@@ -23,6 +23,7 @@ public sealed class MemberOverloadState : IExtension
     private readonly ConcurrentDictionary<VsId, VsLoadMeter> _meters = new();
     private readonly ConcurrentDictionary<string, MemberOverloadReport> _reports = new(StringComparer.Ordinal);
     private long _changes;
+    private long _version;
 
     /// <summary>The level in effect.</summary>
     public OverloadLevel Level => (OverloadLevel)_level;
@@ -32,6 +33,12 @@ public sealed class MemberOverloadState : IExtension
 
     /// <summary>Level changes since the member started (a test uses it to know nothing changed while it looked).</summary>
     public long Changes => Interlocked.Read(ref _changes);
+
+    /// <summary>
+    /// Bumped before and after each <see cref="Set"/> (odd while one is writing): when it is the same even
+    /// number before and after something a test did, the level and the over-share set stayed the same all the while.
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
 
     /// <summary>
     /// Whether VS <paramref name="vs"/> must refuse new connections now: every VS at
@@ -46,6 +53,7 @@ public sealed class MemberOverloadState : IExtension
     /// <summary>Puts a level and over-share set in effect (the monitor calls this each tick).</summary>
     public void Set(OverloadLevel level, ImmutableArray<VsId> overShare)
     {
+        Interlocked.Increment(ref _version);
         // The set first: a VS that reads the new level must not see the previous tick's set with it.
         _overShare = overShare.IsDefaultOrEmpty ? FrozenSet<VsId>.Empty : overShare.ToFrozenSet();
         if (_level != (int)level)
@@ -53,6 +61,7 @@ public sealed class MemberOverloadState : IExtension
             _level = (int)level;
             Interlocked.Increment(ref _changes);
         }
+        Interlocked.Increment(ref _version);
     }
 
     /// <summary>A new meter for an incarnation of VS <paramref name="vs"/> that starts on this member (it replaces an older one).</summary>
