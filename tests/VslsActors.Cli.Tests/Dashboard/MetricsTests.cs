@@ -107,6 +107,7 @@ public sealed partial class MetricsTests(ManagedCluster cluster) : IClassFixture
         Assert.Contains(degraded, s => s.Labels["member"] == "member-2");
         Assert.All(degraded, s => Assert.Equal(0, s.Value));
         Assert.Contains(series, s => s.Name == "vsls_member_overload_queued" && s.Labels["member"] == "member-2");
+        Assert.Contains(series, s => s.Name == "vsls_member_overload_latency_milliseconds" && s.Labels["member"] == "member-2");
         Assert.Equal(["connections", "new-connections-per-second", "overload", "packets-per-second"],
             series.Where(s => s.Name == "vsls_vs_over_limit_total" && OfVs(s)).Select(s => s.Labels["kind"]).Order());
     }
