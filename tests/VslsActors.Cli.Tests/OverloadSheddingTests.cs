@@ -151,8 +151,10 @@ public sealed class OverloadSheddingTests
                 .SelectMany(c => new[] { Tcp(c, TcpFlags.Syn), Tcp(c, TcpFlags.Syn | TcpFlags.Ack, fromServer: true), Tcp(c, TcpFlags.Ack) }).ToArray();
             Assert.Equal(3 * established, (await SendAsync(region, Flooded, handshakes)).Accepted);
 
-            // The load: their packets, non-stop from two senders, until the test says stop.
+            // The load, non-stop from two senders until the test says stop: the packets of those connections,
+            // and new connections of the same VS (the flood that makes it over its share).
             using var stop = new CancellationTokenSource();
+            var nextFloodClient = 100_000;
             var loads = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
             {
                 var total = VerdictCounts.Zero;
@@ -163,12 +165,13 @@ public sealed class OverloadSheddingTests
                         .SelectMany(c => new[] { Tcp(c, TcpFlags.Ack | TcpFlags.Psh), Tcp(c, TcpFlags.Ack, fromServer: true) }).ToArray();
                     total = total.Add(await SendAsync(region, Flooded, packets));
                     sent += packets.Length;
+                    await SendAsync(region, Flooded, Syns(Interlocked.Add(ref nextFloodClient, 10) - 10, 10));
                 }
                 return (Sent: sent, Counts: total);
             })).ToArray();
 
-            // Level 1: the flooded VS has all the packets (a third of the weight): its new connections are
-            // shed, the quiet VS still opens its own.
+            // Level 1: the flooded VS brings nearly all new connections (with a third of the weight): its new
+            // connections are shed, the quiet VS still opens its own.
             await WaitForAsync(() => state.Level == OverloadLevel.ShedOverShare, "level 1 under load", state);
             var (flooded1, quiet1) = await ProbeAsync(region, state, OverloadLevel.ShedOverShare, [Flooded], 1000);
             Assert.Equal((0L, 5L, 5L), (flooded1.Accepted, flooded1.OverLimit, flooded1.Overload));

@@ -126,12 +126,12 @@ public sealed class MemberOverloadMonitor : ReceiveActor, IWithTimers
         _loads.Clear();
         foreach (var meter in _state.Meters)
         {
-            var (packets, vsLatency, vsQueued) = meter.Sample();
+            var (attempts, vsLatency, vsQueued) = meter.Sample();
             if (vsLatency > latency)
                 latency = vsLatency;
             queued += vsQueued;
             var weight = topology?.Find(meter.Vs)?.Weight ?? 1;
-            _loads.Add(new VsTickLoad(meter.Vs, weight, packets));
+            _loads.Add(new VsTickLoad(meter.Vs, weight, attempts));
         }
         var sample = new OverloadSample(now, latency, queued, _loads);
         var change = _settings.Enabled ? _monitor.Observe(sample) : null;

@@ -109,22 +109,29 @@ public sealed class MemberOverloadStateProvider : ExtensionIdProvider<MemberOver
 
 /// <summary>
 /// What one VS actor tells the overload monitor, written by the VS (one writer) once per batch and read by
-/// the monitor once per tick: packets received, the longest batch latency since the last read, and its queued work.
+/// the monitor once per tick: new-connection attempts, the longest batch latency since the last read, and its queued work.
 /// </summary>
 public sealed class VsLoadMeter
 {
-    private long _packets;
+    private long _attempts;
     private long _maxLatency;
     private long _queued;
-    private long _packetsSampled;
+    private long _attemptsSampled;
 
     internal VsLoadMeter(VsId vs) => Vs = vs;
 
     /// <summary>The VS measured.</summary>
     public VsId Vs { get; }
 
-    /// <summary>The VS received <paramref name="count"/> packets (one batch).</summary>
-    public void AddPackets(int count) => Volatile.Write(ref _packets, _packets + count);
+    /// <summary>
+    /// One batch had <paramref name="count"/> new-connection attempts: first packets the policy accepted
+    /// (opened, or refused by a limit or by shedding).
+    /// </summary>
+    public void AddNewConnectionAttempts(long count)
+    {
+        if (count != 0)
+            Volatile.Write(ref _attempts, _attempts + count);
+    }
 
     /// <summary>A batch taken at <paramref name="startedAt"/> (<see cref="Stopwatch.GetTimestamp"/>) was answered now.</summary>
     public void Answered(long startedAt)
@@ -144,12 +151,12 @@ public sealed class VsLoadMeter
     /// <summary>The work waiting in the VS now: messages in its mailbox plus batches not yet answered.</summary>
     public void SetQueued(long queued) => Volatile.Write(ref _queued, queued);
 
-    /// <summary>The monitor's read: packets since its last read, the longest latency since then (reset), queued work now.</summary>
-    internal (long Packets, TimeSpan Latency, long Queued) Sample()
+    /// <summary>The monitor's read: new-connection attempts since its last read, the longest latency since then (reset), queued work now.</summary>
+    internal (long NewConnections, TimeSpan Latency, long Queued) Sample()
     {
-        var packets = Volatile.Read(ref _packets);
-        var delta = packets - _packetsSampled;
-        _packetsSampled = packets;
+        var attempts = Volatile.Read(ref _attempts);
+        var delta = attempts - _attemptsSampled;
+        _attemptsSampled = attempts;
         var latency = Interlocked.Exchange(ref _maxLatency, 0);
         return (delta, Stopwatch.GetElapsedTime(0, latency), Volatile.Read(ref _queued));
     }

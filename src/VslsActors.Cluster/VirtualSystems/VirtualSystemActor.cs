@@ -58,7 +58,7 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// <para><b>Overload.</b> The member's <see cref="MemberOverloadState"/> is read once per batch (two volatile
 /// reads) and consulted only for packets that would open a connection: a shedding member refuses them
 /// (over-limit, kind <c>overload</c>; docs/degradation.md), never an established connection's packet. The VS
-/// fills its <see cref="VsLoadMeter"/> once per batch: packets received, the batch's latency when it is
+/// fills its <see cref="VsLoadMeter"/> once per batch: new-connection attempts, the batch's latency when it is
 /// answered (taken to answer, so journal waits count), and its queued work (mailbox + unanswered batches).</para>
 /// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
 /// finished it <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
@@ -441,7 +441,6 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         var touched = _touched;
         touched.Clear();
         _unanswered++;
-        _meter?.AddPackets(packets.Length);
         // Read once per batch; it matters only to packets that would open a connection.
         var shedNew = _overload.ShedsNewConnectionsOf(_config.Id);
 
@@ -565,6 +564,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             entry.BatchIndices = null;
         }
         touched.Clear();
+        // New-connection attempts of the batch (opened, or refused by a limit other than packets/s, or shed), for the overload monitor's over-share set.
+        _meter?.AddNewConnectionAttempts(batch.Accepted + batch.OverLimit - batch.OverPacketRate);
 
         // The VS's own hold: if every child already finished, the batch is done here.
         if (batch.Release(0, 0))

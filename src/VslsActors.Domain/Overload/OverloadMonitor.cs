@@ -3,8 +3,11 @@ using System.Globalization;
 
 namespace VslsActors.Domain.Overload;
 
-/// <summary>One VS Active on the member, in one <see cref="OverloadSample"/>: its weight and the packets it received in the tick.</summary>
-public readonly record struct VsTickLoad(VsId Vs, int Weight, long Packets);
+/// <summary>
+/// One VS Active on the member, in one <see cref="OverloadSample"/>: its weight and its new-connection
+/// attempts in the tick (first packets the policy accepted: opened, or refused by a limit or by shedding).
+/// </summary>
+public readonly record struct VsTickLoad(VsId Vs, int Weight, long NewConnections);
 
 /// <summary>
 /// One periodic measure of a member (docs/degradation.md, <i>What is measured</i>).
@@ -12,7 +15,7 @@ public readonly record struct VsTickLoad(VsId Vs, int Weight, long Packets);
 /// <param name="At">When it was taken, on a monotonic clock (only differences are used).</param>
 /// <param name="Latency">The longest time a packet batch spent in a VS of the member during the tick (zero when none finished).</param>
 /// <param name="Queued">Work waiting in the member's VSs at the end of the tick: messages in their mailboxes plus batches they have open.</param>
-/// <param name="VirtualSystems">Every VS Active on the member, with its load in the tick.</param>
+/// <param name="VirtualSystems">Every VS Active on the member, with its new-connection attempts in the tick.</param>
 public sealed record OverloadSample(TimeSpan At, TimeSpan Latency, long Queued, IReadOnlyList<VsTickLoad> VirtualSystems);
 
 /// <summary>A level change decided by <see cref="OverloadMonitor.Observe"/>, with the measure that caused it.</summary>
@@ -112,26 +115,29 @@ public sealed class OverloadMonitor
     }
 
     /// <summary>
-    /// The VSs whose share of the packets in <paramref name="loads"/> exceeds their share of the weights
-    /// (<c>packets_i / Σpackets &gt; weight_i / Σweight</c>, compared exactly in integers, so a tie is not
-    /// over), sorted by id. Nobody is over share when nobody sent anything; a VS alone on its member never is
-    /// (its share and its weight share are both 1).
+    /// The VSs whose share of the new-connection attempts in <paramref name="loads"/> exceeds their share of
+    /// the weights (<c>new_i / Σnew &gt; weight_i / Σweight</c>, compared exactly in integers, so a tie is not
+    /// over), sorted by id. New connections, not packets: they are what shedding can refuse, so the VS
+    /// that brings the most of them relative to its weight is the one whose shedding relieves the member
+    /// (measured: by packets, a flood of costly new connections looked smaller than the established traffic
+    /// of the others, because its batches were the slow ones). Nobody is over share when nobody tried to open
+    /// a connection; a VS alone on its member never is (its share and its weight share are both 1).
     /// </summary>
     public static ImmutableArray<VsId> OverShareOf(IReadOnlyList<VsTickLoad> loads)
     {
         ArgumentNullException.ThrowIfNull(loads);
-        long packets = 0, weights = 0;
+        long attempts = 0, weights = 0;
         foreach (var l in loads)
         {
-            packets += Math.Max(0, l.Packets);
+            attempts += Math.Max(0, l.NewConnections);
             weights += Math.Max(0, l.Weight);
         }
-        if (packets == 0 || weights == 0)
+        if (attempts == 0 || weights == 0)
             return [];
         var over = ImmutableArray.CreateBuilder<VsId>();
         foreach (var l in loads)
         {
-            if ((Int128)Math.Max(0, l.Packets) * weights > (Int128)Math.Max(0, l.Weight) * packets)
+            if ((Int128)Math.Max(0, l.NewConnections) * weights > (Int128)Math.Max(0, l.Weight) * attempts)
                 over.Add(l.Vs);
         }
         over.Sort();

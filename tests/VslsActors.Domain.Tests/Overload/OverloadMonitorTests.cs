@@ -148,16 +148,16 @@ public sealed class OverloadMonitorTests
     }
 
     [Fact]
-    public void Only_vss_whose_share_of_the_packets_exceeds_their_weight_share_are_over_share()
+    public void Only_vss_whose_share_of_the_new_connections_exceeds_their_weight_share_are_over_share()
     {
         VsId V(int n) => new(n);
-        // Weights 1:1:2 = 25 % : 25 % : 50 %; packets 60 : 10 : 30.
+        // Weights 1:1:2 = 25 % : 25 % : 50 %; new connections 60 : 10 : 30.
         Assert.Equal(new[] { V(1) }, OverloadMonitor.OverShareOf([new(V(1), 1, 60), new(V(2), 1, 10), new(V(3), 2, 30)]).ToArray());
         // Exactly at its weight share is not over (a tie).
         Assert.Empty(OverloadMonitor.OverShareOf([new(V(1), 1, 25), new(V(2), 1, 25), new(V(3), 2, 50)]));
         // A VS alone on its member has all the load and all the weight.
         Assert.Empty(OverloadMonitor.OverShareOf([new(V(4), 5, 1_000_000)]));
-        // Nobody sent anything.
+        // Nobody tried to open a connection.
         Assert.Empty(OverloadMonitor.OverShareOf([new(V(1), 1, 0), new(V(2), 3, 0)]));
         Assert.Empty(OverloadMonitor.OverShareOf([]));
         // Sorted by id whatever the input order.
@@ -171,7 +171,7 @@ public sealed class OverloadMonitorTests
         {
             var vss = loads.Select((l, i) => new VsTickLoad(new VsId(i + 1), l.Item1, l.Item2)).ToArray();
             var over = OverloadMonitor.OverShareOf(vss);
-            return over.Length < vss.Length && over.All(v => vss.Any(x => x.Vs == v && x.Packets > 0));
+            return over.Length < vss.Length && over.All(v => vss.Any(x => x.Vs == v && x.NewConnections > 0));
         });
     }
 
