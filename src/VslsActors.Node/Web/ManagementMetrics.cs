@@ -147,14 +147,14 @@ public sealed class ManagementMetrics : IDisposable
     private IEnumerable<Measurement<int>> VsUp() =>
         _sample.Vss.Select(v => new Measurement<int>(v.Status is null ? 0 : 1, new KeyValuePair<string, object?>("vs", v.Vs.Value), new("vs_name", v.Name)));
 
-    /// <summary>Every configured member with a fresh overload report (its own, or one received on topic vsls-overload).</summary>
+    /// <summary>Every member of the last sample with a fresh overload report (its own, or one received on topic vsls-overload).</summary>
     private IEnumerable<Measurement<T>> Overload<T>(Func<MemberOverloadReport, T> value) where T : struct
     {
         var state = MemberOverloadState.Get(_context.System);
-        foreach (var member in _context.Topology.Members)
+        foreach (var m in _sample.Members)
         {
-            if (state.ReportOf(member) is { } report)
-                yield return new Measurement<T>(value(report), new KeyValuePair<string, object?>("member", member.Value));
+            if (state.ReportOf(m.Member) is { } report)
+                yield return new Measurement<T>(value(report), new KeyValuePair<string, object?>("member", m.Member.Value));
         }
     }
 
