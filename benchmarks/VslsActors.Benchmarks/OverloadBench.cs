@@ -53,7 +53,7 @@ internal static class OverloadBench
     {
         var sb = new System.Text.StringBuilder("vsls {\n  members = [member-1]\n  virtual-systems = [\n");
         for (var v = 1; v <= EstablishedVss + 1; v++)
-            sb.Append($"    {{ id = {v}, name = vs-{v}, weight = 10, priority = [member-1], max-connections = 500000, policy {{ rules = [ {{ name = all, action = accept, sync = immediate }} ] }} }}\n");
+            sb.Append($"    {{ id = {v}, name = vs-{v}, weight = 10, priority = [member-1], max-connections = 1000000, policy {{ rules = [ {{ name = all, action = accept, sync = immediate }} ] }} }}\n");
         sb.Append("  ]\n}\n");
         var dbPath = Path.Combine(Path.GetTempPath(), $"vsls-overload-{Guid.NewGuid():N}.db");
         var hocon = $"vsls.overload {{ enabled = {(enabled ? "on" : "off")}, enter-hold = 500ms, escalate-hold = 1s, exit-hold = 1s }}";
@@ -99,7 +99,7 @@ internal static class OverloadBench
             var (floodAccepted, floodShed, floodOther) = flood.Result;
             var rate = accepted / elapsed.TotalSeconds;
             Console.WriteLine($"shedding {(enabled ? "on " : "off")}: established {rate:N0} packets/s ({accepted:N0} in {elapsed.TotalSeconds:F1} s, every one accepted) | " +
-                              $"flood: {floodAccepted / elapsed.TotalSeconds:N0} new connections/s opened, {floodShed / elapsed.TotalSeconds:N0}/s shed (overload), {floodOther:N0} other | " +
+                              $"flood: {floodAccepted / elapsed.TotalSeconds:N0} new connections/s opened, {floodShed / elapsed.TotalSeconds:N0}/s shed (overload), {floodOther:N0} refused by the full table | " +
                               $"time at level 0/1/2: {levels[0]:F1}/{levels[1]:F1}/{levels[2]:F1} s | monitor's max latency {maxLatencyMicros / 1000.0:N0} ms, max queued {maxQueued:N0} | load {Load()}");
             return new PhaseResult(rate);
         }
@@ -166,8 +166,8 @@ internal static class OverloadBench
         return accepted;
     }
 
-    /// <summary>Unique SYNs into the flooded VS, <see cref="FloodInFlight"/> batches in flight; returns (opened, shed, other) while measuring.</summary>
-    private static async Task<(long Accepted, long Shed, long Other)> FloodLaneAsync(IActorRef region, ManualResetEventSlim measuring, CancellationToken stop)
+    /// <summary>Unique SYNs into the flooded VS, <see cref="FloodInFlight"/> batches in flight; returns (opened, shed, refused by the full table) while measuring.</summary>
+    private static async Task<(long Accepted, long Shed, long TableFull)> FloodLaneAsync(IActorRef region, ManualResetEventSlim measuring, CancellationToken stop)
     {
         long accepted = 0, shed = 0, other = 0;
         var next = 0;
@@ -188,7 +188,7 @@ internal static class OverloadBench
             {
                 accepted += counts.Accepted;
                 shed += counts.Overload;
-                other += counts.Total - counts.Accepted - counts.Overload;
+                other += counts.OverConnectionLimit;
             }
         }
         return (accepted, shed, other);
