@@ -89,8 +89,8 @@ internal static class EstablishedBench
         return StartMember(dbPath, TopologyLoader.Parse(sb.ToString(), "established-bench topology"));
     }
 
-    /// <summary>A one-member cluster running <paramref name="topology"/>, wired as <c>vsls node</c> wires it, with every VS started.</summary>
-    internal static IHost StartMember(string dbPath, Topology topology)
+    /// <summary>A one-member cluster running <paramref name="topology"/>, wired as <c>vsls node</c> wires it (plus <paramref name="extraHocon"/>), with every VS started.</summary>
+    internal static IHost StartMember(string dbPath, Topology topology, string extraHocon = "")
     {
         var port = LocalPorts.Free(1)[0];
         var host = VslsHostFactory.Build(
@@ -101,7 +101,7 @@ internal static class EstablishedBench
                 SeedNodes = [$"akka.tcp://{VslsClusterOptions.SystemName}@127.0.0.1:{port}"],
                 Topology = topology,
                 Database = new DatabaseOptions(DatabaseProvider.Sqlite, $"Data Source={dbPath}"),
-                ExtraHocon = "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING",
+                ExtraHocon = "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING\n" + extraHocon,
             },
             logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
         host.StartAsync().Wait();

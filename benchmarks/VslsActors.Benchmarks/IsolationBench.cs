@@ -13,7 +13,7 @@ namespace VslsActors.Benchmarks;
 
 /// <summary>
 /// Issue 7's isolation figure: does one flooded tenant starve the others? One member wired as
-/// <c>vsls node</c> wires it (<see cref="EstablishedBench.StartMember(string, Topology)"/>), 12 VSs.
+/// <c>vsls node</c> wires it (<see cref="EstablishedBench.StartMember(string, Topology, string)"/>), 12 VSs.
 /// VSs 2-12 (the "eleven") run the same normal traffic in both phases: batches of 256 packets, 254 on
 /// 1,000 established connections per VS and 2 SYNs of new connections, a fixed number of Asks in flight
 /// per VS (closed loop, as an ingress client). VS 1 has a packets/s limit. <b>Baseline phase</b>: VS 1 is

@@ -13,6 +13,7 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections] [burst]
 // or per-VS isolation: eleven VSs' throughput and p99 with and without a twelfth flooded past its limit (IsolationBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- isolation-bench [seconds] [pps-limit] [factor]
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- overload-bench [seconds]
 // See docs/benchmarks.md for the figures and the machine they were measured on.
 if (args.Length > 0 && args[0] == "ingress-bench")
     return IngressBench.Run(args[1..]);
@@ -22,6 +23,8 @@ if (args.Length > 0 && args[0] == "established-bench")
     return EstablishedBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "isolation-bench")
     return IsolationBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "overload-bench")
+    return OverloadBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "replay-bench")
     return await ReplayBench.RunAsync(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

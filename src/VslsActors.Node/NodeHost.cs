@@ -111,6 +111,16 @@ public static class NodeHost
             {
                 throw new NodeStartupException($"config: {e.Message}");
             }
+            // vsls.overload is read when the member starts its actors: an unusable value is refused here,
+            // before anything is bound or started, instead of failing a started member.
+            try
+            {
+                VslsActors.Cluster.Overload.OverloadMonitorSettings.FromConfig(Akka.Configuration.ConfigurationFactory.ParseString(extraHocon).WithFallback(VslsHocon.Load("overload.conf")));
+            }
+            catch (Exception e) when (e is ArgumentException or Akka.Configuration.ConfigurationException or FormatException)
+            {
+                throw new NodeStartupException($"{configPath}: {e.Message}");
+            }
         }
         await NodePreflight.CheckDatabaseAsync(options.Database, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         // Kestrel's own bind failure would surface as a stack trace after Akka started; checked here instead.

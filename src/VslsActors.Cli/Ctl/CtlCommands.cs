@@ -41,7 +41,7 @@ public static class CtlCommands
         new("sharding", "regions", "", "per member: shards and entities"),
         new("sharding", "region-stats", "", "this member's region: entities per shard"),
         new("sharding", "shard-stats", "", "every shard: member and entities"),
-        new("ha", "stat", "", "per member: state, Active/Standby/Backup VS counts, weighted load %, failovers, last change and why"),
+        new("ha", "stat", "", "per member: state, overload (normal or degraded and why), Active/Standby/Backup VS counts, weighted load %, failovers, last change and why"),
         new("vs", "list", "", "per VS: weight, Active/Standby/Backup members, connections, verdicts"),
         new("vs", "show", "<vs>", "one VS"),
         new("vs", "failover", "<vs>", "move a VS to its Standby now (graceful: priority change, shard hand-off)"),
@@ -146,7 +146,7 @@ public static class CtlCommands
                 string Field(string name, string whenNull) =>
                     r.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) ? Text(v) : whenNull;
                 p.Line($"limits: max-connections {Field("maxConnections", "-")}, packets/s {Field("packetsPerSecondLimit", "off")}, new connections/s {Field("newConnectionsPerSecondLimit", "off")}");
-                p.Line($"over-limit by kind: connections {Field("overLimitConnections", "-")}, packets/s {Field("overLimitPacketRate", "-")}, new connections/s {Field("overLimitNewConnectionRate", "-")}");
+                p.Line($"over-limit by kind: connections {Field("overLimitConnections", "-")}, packets/s {Field("overLimitPacketRate", "-")}, new connections/s {Field("overLimitNewConnectionRate", "-")}, overload {Field("overLimitOverload", "-")}");
                 break;
             }
             case ("vs", "limits"): await LimitsAsync(client, args[0], flags, p, ct).ConfigureAwait(false); break;
@@ -314,12 +314,13 @@ public static class CtlCommands
                 : "-";
             return new[]
             {
-                Text(m.GetProperty("member")), Text(m.GetProperty("state")), Text(m.GetProperty("active")), Text(m.GetProperty("standby")),
+                Text(m.GetProperty("member")), Text(m.GetProperty("state")),
+                m.TryGetProperty("degraded", out var degraded) ? Text(degraded) : "-", Text(m.GetProperty("active")), Text(m.GetProperty("standby")),
                 Text(m.GetProperty("backup")), Text(m.GetProperty("running")), Text(m.GetProperty("weightedLoad")), Text(m.GetProperty("loadPercent")) + " %",
                 Text(m.GetProperty("failovers")), change,
             };
         });
-        p.Rows(["member", "state", "active", "standby", "backup", "running", "load", "load %", "failovers", "last change"], rows);
+        p.Rows(["member", "state", "overload", "active", "standby", "backup", "running", "load", "load %", "failovers", "last change"], rows);
         var recent = Parse(json).GetProperty("recentMoves");
         if (recent.GetArrayLength() > 0)
         {

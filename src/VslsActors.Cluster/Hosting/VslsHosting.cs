@@ -7,6 +7,7 @@ using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using VslsActors.Cluster.Overload;
 using VslsActors.Cluster.Persistence;
 using VslsActors.Cluster.Registry;
 using VslsActors.Cluster.Serialization;
@@ -40,7 +41,7 @@ public static class VslsHosting
     /// <remarks>
     /// HOCON precedence, highest first: <see cref="VslsClusterOptions.ExtraHocon"/>; the persistence
     /// settings of <see cref="VslsClusterOptions.Database"/>; hocon/vsls.conf (when embedded);
-    /// hocon/placement.conf; hocon/akka.conf; what WithRemoting/WithClustering generate; Akka's own
+    /// hocon/overload.conf; hocon/placement.conf; hocon/akka.conf; what WithRemoting/WithClustering generate; Akka's own
     /// sharding, singleton and pub-sub defaults.
     /// </remarks>
     public static AkkaConfigurationBuilder AddVsls(this AkkaConfigurationBuilder builder, VslsClusterOptions options,
@@ -73,7 +74,8 @@ public static class VslsHosting
             .AddHocon(ClusterSingleton.DefaultConfig(), HoconAddMode.Append)
             .AddHocon(DistributedPubSub.DefaultConfig(), HoconAddMode.Append)
             .AddHocon(VslsHocon.Load("akka.conf"), HoconAddMode.Prepend)
-            .AddHocon(VslsHocon.Load("placement.conf"), HoconAddMode.Prepend);
+            .AddHocon(VslsHocon.Load("placement.conf"), HoconAddMode.Prepend)
+            .AddHocon(VslsHocon.Load("overload.conf"), HoconAddMode.Prepend);
         builder.AddHocon(ConfigurationFactory.ParseString(
             "akka.cluster.roles = [" + string.Join(", ", roles.Select(r => "\"" + r + "\"")) + "]"), HoconAddMode.Prepend);
         if (VslsHocon.TryRead("vsls.conf") is { } vsls)
@@ -148,6 +150,8 @@ public static class VslsHosting
                 system.ActorOf(fence, "vsls-frozen-member-fence");
             if (hosts && MinorityFence.PropsFromConfig(system.Settings.Config) is { } minorityFence)
                 system.ActorOf(minorityFence, "vsls-minority-fence");
+            if (hosts)
+                system.ActorOf(MemberOverloadMonitor.Props(member, OverloadMonitorSettings.FromConfig(system.Settings.Config)), "vsls-overload");
 
             if (hosts)
             {

@@ -78,7 +78,8 @@ public static class VirtualSystemReplies
 /// <see cref="OverLimit"/> is every packet refused by a VS's limits, whatever the kind (so totals and
 /// older readers stay right); <see cref="OverPacketRate"/> and <see cref="OverNewConnectionRate"/> are
 /// the parts of it refused by the packets/s and new-connections/s limits (optional, added later:
-/// 0 from a sender that does not split), and <see cref="OverConnectionLimit"/> the rest (a full table).
+/// 0 from a sender that does not split), <see cref="Overload"/> the part shed because the member was
+/// overloaded (docs/degradation.md), and <see cref="OverConnectionLimit"/> the rest (a full table).
 /// </remarks>
 public sealed record VerdictCounts(
     long Accepted,
@@ -88,10 +89,11 @@ public sealed record VerdictCounts(
     long OverLimit,
     long UnknownVs = 0,
     long OverPacketRate = 0,
-    long OverNewConnectionRate = 0)
+    long OverNewConnectionRate = 0,
+    long Overload = 0)
 {
     /// <summary>The part of <see cref="OverLimit"/> refused because the VS's connection table was full.</summary>
-    public long OverConnectionLimit => OverLimit - OverPacketRate - OverNewConnectionRate;
+    public long OverConnectionLimit => OverLimit - OverPacketRate - OverNewConnectionRate - Overload;
 
     /// <summary>All zero.</summary>
     public static VerdictCounts Zero { get; } = new(0, 0, 0, 0, 0);
@@ -108,5 +110,6 @@ public sealed record VerdictCounts(
         OverLimit + other.OverLimit,
         UnknownVs + other.UnknownVs,
         OverPacketRate + other.OverPacketRate,
-        OverNewConnectionRate + other.OverNewConnectionRate);
+        OverNewConnectionRate + other.OverNewConnectionRate,
+        Overload + other.Overload);
 }

@@ -60,6 +60,7 @@ public static class VslsSerialization
     [
         typeof(VerdictCounts),
         typeof(VsId),
+        typeof(VsId[]),
         typeof(TimedPacket),
         typeof(TimedPacket[]),
         typeof(PacketHeader),

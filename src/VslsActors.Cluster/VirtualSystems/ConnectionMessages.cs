@@ -31,7 +31,10 @@ internal static class ConnectionMessages
         public readonly IActorRef ReplyTo = replyTo;
 
         /// <summary>Verdicts the VS decided itself (only the VS touches these). <see cref="OverLimit"/> is every kind; the rate parts are also counted on their own.</summary>
-        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit, OverPacketRate, OverNewConnectionRate;
+        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit, OverPacketRate, OverNewConnectionRate, Overload;
+
+        /// <summary>When the VS took the batch (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>): its latency for the overload monitor.</summary>
+        public readonly long StartedAt = System.Diagnostics.Stopwatch.GetTimestamp();
 
         /// <summary>Verdicts of the connection actors (added with <see cref="Interlocked.Add(ref int, int)"/>).</summary>
         public int ChildAccepted, ChildOutOfState;
@@ -55,7 +58,7 @@ internal static class ConnectionMessages
         /// <summary>All verdicts of the batch (read by the VS once every hold is released).</summary>
         public Protocol.VerdictCounts Counts =>
             new(Accepted + Volatile.Read(ref ChildAccepted), PolicyDropped, Rejected, OutOfState + Volatile.Read(ref ChildOutOfState), OverLimit,
-                OverPacketRate: OverPacketRate, OverNewConnectionRate: OverNewConnectionRate);
+                OverPacketRate: OverPacketRate, OverNewConnectionRate: OverNewConnectionRate, Overload: Overload);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using VslsActors.Cluster.Overload;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Cluster.Registry;
 using VslsActors.Cluster.Sharding;
@@ -54,6 +55,11 @@ namespace VslsActors.Cluster.VirtualSystems;
 /// first packet by <see cref="Admission"/>, after the policy. The buckets run on this member's clock (one
 /// read per batch), not on packet timestamps, which the sender chooses and could inflate. Every refused
 /// packet is counted over-limit, and by kind.</para>
+/// <para><b>Overload.</b> The member's <see cref="MemberOverloadState"/> is read once per batch (two volatile
+/// reads) and consulted only for packets that would open a connection: a shedding member refuses them
+/// (over-limit, kind <c>overload</c>; docs/degradation.md), never an established connection's packet. The VS
+/// fills its <see cref="VsLoadMeter"/> once per batch: new-connection attempts, the batch's latency when it is
+/// answered (taken to answer, so journal waits count), and its queued work (mailbox + unanswered batches).</para>
 /// <para><b>Durability.</b> The reply to a batch is sent when every connection actor it touched has
 /// finished it <em>and</em> every delta produced so far is journaled: a reply means durable. Deltas are
 /// not written with <c>Persist</c>/<c>PersistAsync</c>: on a journal failure both end in
@@ -193,7 +199,13 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     private Entry?[] _packetEntries = new Entry?[256];
     private readonly List<Entry> _touched = [];
 
-    private long _accepted, _policyDropped, _rejected, _outOfState, _overLimit, _overPacketRate, _overNewConnectionRate;
+    private long _accepted, _policyDropped, _rejected, _outOfState, _overLimit, _overPacketRate, _overNewConnectionRate, _overloadShed;
+
+    // Overload (see the class remarks): the member's state, this incarnation's meter, batches taken and not yet answered.
+    private readonly MemberOverloadState _overload = MemberOverloadState.Get(Context.System);
+    private VsLoadMeter? _meter;
+    private ActorCell? _cell;
+    private int _unanswered;
 
     // Limits in effect (see the class remarks); replaced when the configuration changes.
     private VsLimits _limits;
@@ -315,6 +327,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             Context.Stop(Self);
             return;
         }
+        _cell = Context as ActorCell;
+        _meter = _overload.Attach(_config.Id);
         Context.System.EventStream.Subscribe(Self, typeof(VslsConfigurationApplied));
         // A change applied between this VS's Props and its subscription would otherwise be missed.
         var holder = VslsConfigurationHolder.Get(Context.System);
@@ -426,6 +440,9 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         var packetEntries = _packetEntries;
         var touched = _touched;
         touched.Clear();
+        _unanswered++;
+        // Read once per batch; it matters only to packets that would open a connection.
+        var shedNew = _overload.ShedsNewConnectionsOf(_config.Id);
 
         // Limits on this member's clock, read once per batch and only when a rate is limited.
         var now = _packetRate.IsLimited || _newConnectionRate.IsLimited ? DateTime.UtcNow.Ticks : 0L;
@@ -459,7 +476,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
                 {
                     // Port reuse: a new connection on a closed key. It needs the policy like any new
                     // connection; the child then reopens its state (and re-keys the originator).
-                    var decision = Admission.Decide(packet, _policy, _entries.Count - 1, maxConnections, ref _newConnectionRate, now);
+                    var decision = Admission.Decide(packet, _policy, _entries.Count - 1, maxConnections, ref _newConnectionRate, now, shedNew);
                     if (!decision.Opens)
                     {
                         Count(batch, decision.Outcome);
@@ -473,7 +490,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
 
             if (entry is null)
             {
-                var decision = Admission.Decide(packet, _policy, _entries.Count, maxConnections, ref _newConnectionRate, now);
+                var decision = Admission.Decide(packet, _policy, _entries.Count, maxConnections, ref _newConnectionRate, now, shedNew);
                 packetEntries[i] = null;
                 Count(batch, decision.Outcome);
                 if (!decision.Opens)
@@ -547,6 +564,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             entry.BatchIndices = null;
         }
         touched.Clear();
+        // New-connection attempts of the batch (opened, or refused by a limit other than packets/s, or shed), for the overload monitor's over-share set.
+        _meter?.AddNewConnectionAttempts(batch.Accepted + batch.OverLimit - batch.OverPacketRate);
 
         // The VS's own hold: if every child already finished, the batch is done here.
         if (batch.Release(0, 0))
@@ -554,7 +573,11 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         else
             _batchesOpen++;
         Flush();
+        _meter?.SetQueued(Queued());
     }
+
+    /// <summary>Work waiting in this VS: messages in its mailbox plus batches taken and not yet answered.</summary>
+    private long Queued() => (_cell?.NumberOfMessages ?? 0) + _unanswered;
 
     private static bool IsBareSyn(in PacketHeader header) =>
         header.Protocol == Domain.Net.IpProtocol.Tcp && (header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Fin | TcpFlags.Rst)) == TcpFlags.Syn;
@@ -569,6 +592,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             case AdmissionOutcome.Reject: batch.Rejected++; break;
             case AdmissionOutcome.OverLimit: batch.OverLimit++; break;
             case AdmissionOutcome.OverNewConnectionRate: batch.OverLimit++; batch.OverNewConnectionRate++; break;
+            case AdmissionOutcome.Overload: batch.OverLimit++; batch.Overload++; break;
         }
     }
 
@@ -678,6 +702,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     {
         var now = DateTime.UtcNow.Ticks;
         _loadWindow.Record(now, _accepted + _policyDropped + _rejected + _outOfState + _overLimit, _entries.Count);
+        _meter?.SetQueued(Queued());
         while (_passivatedExpiry.TryPeek(out var item, out var expiresAt) && expiresAt <= now)
         {
             _passivatedExpiry.Dequeue();
@@ -712,6 +737,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _overLimit += counts.OverLimit;
         _overPacketRate += counts.OverPacketRate;
         _overNewConnectionRate += counts.OverNewConnectionRate;
+        _overloadShed += counts.Overload;
         if (_unwritten.Count > 0)
             _unwrittenWaiters.Add(batch);
         else if (_sealed.Count > 0)
@@ -722,8 +748,16 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
             Reply(batch);
     }
 
-    private void Reply(BatchTally batch) =>
+    private void Reply(BatchTally batch)
+    {
         batch.ReplyTo.Tell(new VirtualSystemReplies.PacketVerdicts(_config.Id, _member.Value, batch.Counts));
+        _unanswered--;
+        if (_meter is { } meter)
+        {
+            meter.Answered(batch.StartedAt);
+            meter.SetQueued(Queued());
+        }
+    }
 
     /// <summary>Numbers the unwritten deltas as the next event (they will be written after what is already sealed).</summary>
     private void Seal()
@@ -910,7 +944,7 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
         _entries.Count,
         _liveActors,
         new VerdictCounts(_accepted, _policyDropped, _rejected, _outOfState, _overLimit,
-            OverPacketRate: _overPacketRate, OverNewConnectionRate: _overNewConnectionRate),
+            OverPacketRate: _overPacketRate, OverNewConnectionRate: _overNewConnectionRate, Overload: _overloadShed),
         _deltasJournaled,
         _checkpointsWritten,
         _recovered,
@@ -1008,6 +1042,8 @@ public sealed class VirtualSystemActor : ReceivePersistentActor, IWithTimers
     protected override void PostStop()
     {
         Context.System.EventStream.Unsubscribe(Self, typeof(VslsConfigurationApplied));
+        if (_meter is not null)
+            _overload.Detach(_meter);
         if (_batchesOpen > 0 || _inFlight is not null || _unwritten.Count > 0)
             _log.Warning("VS {VsId} stopped with {Batches} batches unanswered and deltas not yet durable", _config.Id, _batchesOpen + _unwrittenWaiters.Count);
         base.PostStop();

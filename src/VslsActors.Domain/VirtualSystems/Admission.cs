@@ -23,6 +23,11 @@ public enum AdmissionOutcome : byte
     /// new-connections/s limit allows just now (over-limit, kind <c>new-connections/s</c>).
     /// </summary>
     OverNewConnectionRate = 6,
+    /// <summary>
+    /// The policy accepted it and the table has room, but the member is overloaded and sheds new
+    /// connections of this VS (over-limit, kind <c>overload</c>; docs/degradation.md).
+    /// </summary>
+    Overload = 7,
 }
 
 /// <summary>The outcome of <see cref="Admission.Decide(in TimedPacket, CompiledPolicy, int, int)"/>: what happens, by which rule, and why when out of state.</summary>
@@ -49,7 +54,10 @@ public readonly record struct AdmissionDecision(AdmissionOutcome Outcome, Policy
 /// rule (or the implicit cleanup rule).</item>
 /// <item><b>Limit last</b>: only a connection the policy would accept can be over the limit, so a
 /// full table never hides policy drops and an over-limit count is exactly "wanted but no room".</item>
-/// <item><b>New-connection rate after the table limit</b>: a token of the VS's new-connections/s
+/// <item><b>Overload after the table limit</b> (only with a shed flag, docs/degradation.md): a member that
+/// sheds this VS's new connections refuses a packet that would open one; before the rate, so a shed
+/// packet takes no token.</item>
+/// <item><b>New-connection rate last</b>: a token of the VS's new-connections/s
 /// bucket is taken only by a packet that would really open a connection, so refused packets never
 /// use up the rate.</item>
 /// </list>
@@ -91,10 +99,24 @@ public static class Admission
     /// is none. An unlimited bucket (<c>default</c>) admits everything. Allocates nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static AdmissionDecision Decide(in TimedPacket packet, CompiledPolicy policy, int liveConnections, int maxConnections, ref TokenBucket newConnections, long nowTicks)
+    public static AdmissionDecision Decide(in TimedPacket packet, CompiledPolicy policy, int liveConnections, int maxConnections, ref TokenBucket newConnections, long nowTicks) =>
+        Decide(packet, policy, liveConnections, maxConnections, ref newConnections, nowTicks, shedNew: false);
+
+    /// <summary>
+    /// <see cref="Decide(in TimedPacket, CompiledPolicy, int, int)"/>, then, when <paramref name="shedNew"/>
+    /// (the member is overloaded and sheds this VS's new connections), a packet that would open a connection
+    /// is <see cref="AdmissionOutcome.Overload"/>; otherwise the new-connection rate as in
+    /// <see cref="Decide(in TimedPacket, CompiledPolicy, int, int, ref TokenBucket, long)"/>. Allocates nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static AdmissionDecision Decide(in TimedPacket packet, CompiledPolicy policy, int liveConnections, int maxConnections, ref TokenBucket newConnections, long nowTicks, bool shedNew)
     {
         var decision = Decide(packet, policy, liveConnections, maxConnections);
-        if (decision.Opens && newConnections.IsLimited && !newConnections.TryTake(nowTicks))
+        if (!decision.Opens)
+            return decision;
+        if (shedNew)
+            return decision with { Outcome = AdmissionOutcome.Overload };
+        if (newConnections.IsLimited && !newConnections.TryTake(nowTicks))
             return decision with { Outcome = AdmissionOutcome.OverNewConnectionRate };
         return decision;
     }

@@ -104,6 +104,7 @@ public sealed class IngressService(IngressHostContext context, ILogger<IngressSe
         OverLimit = (ulong)r.Counts.OverLimit,
         OverLimitPacketRate = (ulong)r.Counts.OverPacketRate,
         OverLimitNewConnectionRate = (ulong)r.Counts.OverNewConnectionRate,
+        OverLimitOverload = (ulong)r.Counts.Overload,
         UnknownVs = (ulong)r.Counts.UnknownVs,
         Unanswered = (ulong)r.Unanswered,
         Error = r.Error ?? "",

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VslsActors.Cluster.Export;
 using VslsActors.Cluster.Hosting;
+using VslsActors.Cluster.Overload;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Cluster.Registry;
 using VslsActors.Cluster.Sharding;
@@ -438,6 +439,7 @@ public static class ManagementApi
         var addresses = ClusterView.MembersByAddress(context.ClusterState).Values
             .Where(m => ClusterView.NameOf(m) is not null)
             .ToDictionary(m => ClusterView.NameOf(m)!.Value, m => m.Address.ToString());
+        var overload = MemberOverloadState.Get(context.System);
         return Ok(new
         {
             members = topology.Members.Select(m =>
@@ -447,6 +449,8 @@ public static class ManagementApi
                 var load = placement.ActiveLoad(m);
                 var counts = moves.Members.FirstOrDefault(c => c.Member == m.Value);
                 var lastMove = moves.Recent.LastOrDefault(v => v.To == m.Value || v.From == m.Value);
+                // Its overload monitor's last report (docs/degradation.md); null = none recent (down, or not hosting VSs).
+                var report = state == MemberState.Down ? null : overload.ReportOf(m);
                 // The later of: this member's last membership event, the last VS move onto or off it.
                 object? change = last is null && lastMove is null ? null
                     : lastMove is not null && (last is null || lastMove.AtTicks > last.At.UtcTicks)
@@ -465,6 +469,16 @@ public static class ManagementApi
                     failovers = counts?.TakeOvers ?? 0,
                     handOvers = counts?.HandOvers ?? 0,
                     lastChange = change,
+                    degraded = report?.Text,
+                    overload = report is null ? null : new
+                    {
+                        level = report.Level,
+                        reason = report.Reason,
+                        since = report.SinceTicks > 0 ? At(report.SinceTicks) : null,
+                        latencyMs = Math.Round(report.LatencyMicros / 1000.0, 1),
+                        queued = report.Queued,
+                        overShare = report.OverShare.Select(v => v.Value).ToArray(),
+                    },
                 };
             }),
             recentMoves = moves.Recent.TakeLast(20).Select(v => new { vs = v.Vs.Value, from = v.From, to = v.To, at = At(v.AtTicks), reason = v.Reason }),
@@ -514,6 +528,7 @@ public static class ManagementApi
                 overLimitConnections = s?.Totals.OverConnectionLimit,
                 overLimitPacketRate = s?.Totals.OverPacketRate,
                 overLimitNewConnectionRate = s?.Totals.OverNewConnectionRate,
+                overLimitOverload = s?.Totals.Overload,
             };
         }).ToArray();
         return only is null ? Ok(new { vss = rows }) : Ok(rows[0]);

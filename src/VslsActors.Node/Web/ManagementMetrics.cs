@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using VslsActors.Cluster.Overload;
 using VslsActors.Cluster.Protocol;
 using VslsActors.Domain;
 using VslsActors.Domain.Placement;
@@ -33,7 +34,7 @@ public sealed class ManagementMetrics : IDisposable
 
         _meter.CreateObservableCounter("vsls.vs.packets", () => PerVs(s => s.Totals.Total), description: "Packets the VS judged since its incarnation started on the member (restarts when it moves)");
         _meter.CreateObservableCounter("vsls.vs.verdicts", Verdicts, description: "Packets by verdict (accepted, policy-dropped, rejected, out-of-state, over-limit)");
-        _meter.CreateObservableCounter("vsls.vs.over_limit", OverLimitByKind, description: "Packets over a VS limit, by kind (connections, packets-per-second, new-connections-per-second); they sum to the over-limit verdict");
+        _meter.CreateObservableCounter("vsls.vs.over_limit", OverLimitByKind, description: "Packets over a VS limit, by kind (connections, packets-per-second, new-connections-per-second, overload); they sum to the over-limit verdict");
         _meter.CreateObservableGauge("vsls.vs.connections", () => PerVs(s => s.Connections), description: "Connections in the VS's table now");
         _meter.CreateObservableGauge("vsls.vs.checkpoint.age", CheckpointAge, unit: "s", description: "Age of the VS's last checkpoint");
         _meter.CreateObservableGauge("vsls.vs.checkpoint.connections", () => PerVsOptional(s => s.LastCheckpointConnections), description: "Connections held by the VS's last checkpoint (its size)");
@@ -44,6 +45,10 @@ public sealed class ManagementMetrics : IDisposable
         _meter.CreateObservableGauge("vsls.member.active_vs", () => PerMember(m => m.ActiveCount), description: "VSs Active on the member (placement)");
         _meter.CreateObservableGauge("vsls.member.weighted_load", () => PerMember(m => m.WeightedLoad), description: "Sum of the weights of the VSs Active on the member");
         _meter.CreateObservableCounter("vsls.member.failovers", () => PerMember(m => m.Failovers), description: "VSs that moved onto the member since the VS keeper started");
+        _meter.CreateObservableGauge("vsls.member.degraded", () => Overload(r => r.Level), description: "Overload level of the member (docs/degradation.md): 0 normal, 1 shedding new connections of over-share VSs, 2 shedding every VS's new connections");
+        _meter.CreateObservableGauge("vsls.member.overload.latency", () => Overload(r => r.LatencyMicros / 1000.0), unit: "ms", description: "The member's longest VS batch latency in the overload monitor's last tick (what enter-latency is compared with)");
+        _meter.CreateObservableGauge("vsls.member.overload.queued", () => Overload(r => r.Queued), description: "Work queued in the member's VSs at the overload monitor's last tick: mailbox messages plus unanswered batches (what enter-queue is compared with)");
+        _meter.CreateObservableGauge("vsls.member.overload.over_share_vs", () => Overload(r => r.OverShare.Length), description: "VSs of the member whose share of its packets exceeded their weight share in the last tick");
         _meter.CreateObservableCounter("vsls.member.handovers", () => PerMember(m => m.HandOvers), description: "VSs that moved off the member since the VS keeper started");
     }
 
@@ -127,7 +132,7 @@ public sealed class ManagementMetrics : IDisposable
         foreach (var v in _sample.Vss.Where(v => v.Status is not null))
         {
             var t = v.Status!.Totals;
-            foreach (var (kind, count) in new[] { ("connections", t.OverConnectionLimit), ("packets-per-second", t.OverPacketRate), ("new-connections-per-second", t.OverNewConnectionRate) })
+            foreach (var (kind, count) in new[] { ("connections", t.OverConnectionLimit), ("packets-per-second", t.OverPacketRate), ("new-connections-per-second", t.OverNewConnectionRate), ("overload", t.Overload) })
                 yield return new Measurement<long>(count, [.. VsTags(v), new("kind", kind)]);
         }
     }
@@ -141,6 +146,17 @@ public sealed class ManagementMetrics : IDisposable
 
     private IEnumerable<Measurement<int>> VsUp() =>
         _sample.Vss.Select(v => new Measurement<int>(v.Status is null ? 0 : 1, new KeyValuePair<string, object?>("vs", v.Vs.Value), new("vs_name", v.Name)));
+
+    /// <summary>Every member of the last sample with a fresh overload report (its own, or one received on topic vsls-overload).</summary>
+    private IEnumerable<Measurement<T>> Overload<T>(Func<MemberOverloadReport, T> value) where T : struct
+    {
+        var state = MemberOverloadState.Get(_context.System);
+        foreach (var m in _sample.Members)
+        {
+            if (state.ReportOf(m.Member) is { } report)
+                yield return new Measurement<T>(value(report), new KeyValuePair<string, object?>("member", m.Member.Value));
+        }
+    }
 
     private IEnumerable<Measurement<long>> PerMember(Func<MemberSample, long> value) =>
         _sample.Members.Select(m => new Measurement<long>(value(m), new KeyValuePair<string, object?>("member", m.Member.Value), new("state", m.State.ToString().ToLowerInvariant())));

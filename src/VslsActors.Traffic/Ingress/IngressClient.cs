@@ -16,12 +16,15 @@ namespace VslsActors.Traffic.Ingress;
 /// <param name="PolicyDropped">Dropped by a policy rule.</param>
 /// <param name="Rejected">Rejected by a policy rule.</param>
 /// <param name="OutOfState">Dropped by connection tracking.</param>
-/// <param name="OverLimit">Refused at the VS's connection limit.</param>
+/// <param name="OverLimit">Refused by a VS limit or by its member's overload shedding, every kind (the parts below, the rest a full connection table).</param>
 /// <param name="UnknownVs">Addressed to no configured VS.</param>
 /// <param name="Unanswered">Routed by the member, but their VS gave no verdict in time.</param>
 /// <param name="Lost">Sent, but the member's stream ended before it answered (the member died or went away): all <paramref name="Records"/>, or 0.</param>
 /// <param name="Error">The member's fault line for a malformed batch (then nothing of it was processed), else null.</param>
 /// <param name="Target">The <c>host:port</c> the batch went to.</param>
+/// <param name="OverPacketRate">The part of <paramref name="OverLimit"/> over a VS's packets/s limit.</param>
+/// <param name="OverNewConnectionRate">The part of <paramref name="OverLimit"/> over a VS's new-connections/s limit.</param>
+/// <param name="Overload">The part of <paramref name="OverLimit"/> shed because the member was overloaded.</param>
 public sealed record IngressBatchResult(
     ulong BatchId,
     int Records,
@@ -34,7 +37,14 @@ public sealed record IngressBatchResult(
     long Unanswered,
     long Lost,
     string? Error,
-    string Target);
+    string Target,
+    long OverPacketRate = 0,
+    long OverNewConnectionRate = 0,
+    long Overload = 0)
+{
+    /// <summary>The part of <see cref="OverLimit"/> refused because a VS's connection table was full.</summary>
+    public long OverConnectionLimit => OverLimit - OverPacketRate - OverNewConnectionRate - Overload;
+}
 
 /// <summary>No target of an <see cref="IngressClient"/> could take a batch.</summary>
 public sealed class IngressUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
@@ -309,7 +319,8 @@ public sealed class IngressClient : IAsyncDisposable
                     {
                         p.Tcs.TrySetResult(new IngressBatchResult(v.BatchId, p.Records, (long)v.Accepted, (long)v.PolicyDropped, (long)v.Rejected,
                             (long)v.OutOfState, (long)v.OverLimit, (long)v.UnknownVs, (long)v.Unanswered, 0,
-                            string.IsNullOrEmpty(v.Error) ? null : v.Error, Target));
+                            string.IsNullOrEmpty(v.Error) ? null : v.Error, Target,
+                            (long)v.OverLimitPacketRate, (long)v.OverLimitNewConnectionRate, (long)v.OverLimitOverload));
                     }
                 }
             }

@@ -55,6 +55,9 @@ public sealed partial class CtlClusterTests(ManagedCluster cluster) : IClassFixt
         var ha = await Ctl("ha", "stat");
         Assert.Equal(0, ha.ExitCode);
         Assert.Contains("up", ha.Output);
+        // The overload column: this member's own monitor reports at once; nothing is overloaded.
+        Assert.Contains("overload", ha.Output);
+        Assert.Matches(@"(?m)^\s*member-\d\s+up\s+normal\s", ha.Output);
 
         var vs = await Ctl("vs", "list");
         Assert.Equal(0, vs.ExitCode);

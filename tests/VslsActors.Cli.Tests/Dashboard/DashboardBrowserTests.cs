@@ -90,6 +90,9 @@ public sealed class DashboardBrowserTests(ManagedCluster cluster) : IClassFixtur
         await WaitForAsync(() => RoleOf(driver, vs, "member-3") == "active" && RoleOf(driver, vs, standby) == "standby",
             TimeSpan.FromSeconds(20), $"VS {vs} Active on member-3, Standby on {standby}", Matrix);
         Assert.Equal("3", Script(driver, "return String(document.querySelectorAll('#members tbody tr').length)"));
+        // Each member's overload badge (docs/degradation.md): every member reports normal.
+        await WaitForAsync(() => Script(driver, "return Array.from(document.querySelectorAll('#members tbody .badge')).map(b => b.dataset.level + ':' + b.innerText).join(',')") == "0:normal,0:normal,0:normal",
+            TimeSpan.FromSeconds(20), "a normal overload badge on every member", Matrix);
         Assert.Equal("stream", Transport(driver));
 
         // Streams open on the member that stops (a dashboard, a `cluster tail`) must not hold its shutdown

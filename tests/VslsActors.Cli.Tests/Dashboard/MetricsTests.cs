@@ -100,5 +100,15 @@ public sealed partial class MetricsTests(ManagedCluster cluster) : IClassFixture
         Assert.Equal(ManagedCluster.Topology.VirtualSystems.Length, active.Sum(s => s.Value));
         Assert.Equal(ManagedCluster.Topology.VirtualSystems.Sum(v => (double)v.Weight), series.Where(s => s.Name == "vsls_member_weighted_load").Sum(s => s.Value));
         Assert.Equal(3, series.Count(s => s.Name == "vsls_member_failovers_total" && s.Value >= 0));
+
+        // Overload (docs/degradation.md): the scraped member reports its own level (the others' once their
+        // reports arrive); nothing here is overloaded, and the over-limit kinds include overload.
+        var degraded = series.Where(s => s.Name == "vsls_member_degraded").ToList();
+        Assert.Contains(degraded, s => s.Labels["member"] == "member-2");
+        Assert.All(degraded, s => Assert.Equal(0, s.Value));
+        Assert.Contains(series, s => s.Name == "vsls_member_overload_queued" && s.Labels["member"] == "member-2");
+        Assert.Contains(series, s => s.Name == "vsls_member_overload_latency_milliseconds" && s.Labels["member"] == "member-2");
+        Assert.Equal(["connections", "new-connections-per-second", "overload", "packets-per-second"],
+            series.Where(s => s.Name == "vsls_vs_over_limit_total" && OfVs(s)).Select(s => s.Labels["kind"]).Order());
     }
 }

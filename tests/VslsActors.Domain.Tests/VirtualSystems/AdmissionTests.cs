@@ -88,4 +88,28 @@ public sealed class AdmissionTests
         Assert.Equal(AdmissionOutcome.Open, d.Outcome);
         Assert.Equal(SyncMode.None, d.Rule.Sync);
     }
+
+    [Fact]
+    public void A_shedding_member_refuses_what_would_open_as_overload_without_taking_a_rate_token()
+    {
+        const long now = 639_000_000_000_000_000;
+        var bucket = new TokenBucket(1, 1, now);
+        var shed = Admission.Decide(Syn(80, TcpFlags.Syn), Policy, 0, 10, ref bucket, now, shedNew: true);
+        Assert.Equal(AdmissionOutcome.Overload, shed.Outcome);
+        Assert.Equal("web", shed.Rule.RuleName);
+        // The one token is still there for the next opener once the member stops shedding.
+        Assert.Equal(AdmissionOutcome.Open, Admission.Decide(Syn(80, TcpFlags.Syn), Policy, 0, 10, ref bucket, now, shedNew: false).Outcome);
+        Assert.Equal(AdmissionOutcome.OverNewConnectionRate, Admission.Decide(Syn(80, TcpFlags.Syn), Policy, 0, 10, ref bucket, now, shedNew: false).Outcome);
+    }
+
+    [Theory]
+    [InlineData(80, TcpFlags.Ack, 0, AdmissionOutcome.OutOfState)]
+    [InlineData(22, TcpFlags.Syn, 0, AdmissionOutcome.PolicyDrop)]
+    [InlineData(23, TcpFlags.Syn, 0, AdmissionOutcome.Reject)]
+    [InlineData(80, TcpFlags.Syn, 10, AdmissionOutcome.OverLimit)]
+    public void Shedding_changes_nothing_for_packets_that_would_not_open_a_connection(ushort port, TcpFlags flags, int live, AdmissionOutcome expected)
+    {
+        TokenBucket unlimited = default;
+        Assert.Equal(expected, Admission.Decide(Syn(port, flags), Policy, live, 10, ref unlimited, 0, shedNew: true).Outcome);
+    }
 }
