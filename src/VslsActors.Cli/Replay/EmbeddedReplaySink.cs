@@ -36,7 +36,8 @@ public sealed class EmbeddedReplaySink : IReplaySink
     {
         public readonly IActorRef Actor = actor;
         public readonly SemaphoreSlim Slots = new(InFlightPerVs, InFlightPerVs);
-        public long Accepted, PolicyDropped, Rejected, OutOfState, OverLimit;
+        /// <summary>Verdicts so far, over-limit by kind included (replaced under a lock on this VS: answers arrive on pool threads).</summary>
+        public VerdictCounts Counts = VerdictCounts.Zero;
         public Exception? Failure;
     }
 
@@ -94,12 +95,8 @@ public sealed class EmbeddedReplaySink : IReplaySink
             var target = (Vs)state!;
             if (t.IsCompletedSuccessfully)
             {
-                var c = t.Result.Counts;
-                Interlocked.Add(ref target.Accepted, c.Accepted);
-                Interlocked.Add(ref target.PolicyDropped, c.PolicyDropped);
-                Interlocked.Add(ref target.Rejected, c.Rejected);
-                Interlocked.Add(ref target.OutOfState, c.OutOfState);
-                Interlocked.Add(ref target.OverLimit, c.OverLimit);
+                lock (target)
+                    target.Counts = target.Counts.Add(t.Result.Counts);
             }
             else
             {
@@ -121,7 +118,8 @@ public sealed class EmbeddedReplaySink : IReplaySink
             vs.Slots.Release(InFlightPerVs);
             if (vs.Failure is { } failure)
                 throw Failed(id, failure);
-            result[id] = new VerdictCounts(vs.Accepted, vs.PolicyDropped, vs.Rejected, vs.OutOfState, vs.OverLimit);
+            lock (vs)
+                result[id] = vs.Counts;
         }
         return result;
     }

@@ -26,7 +26,7 @@ public sealed class IngressReplaySink(IReadOnlyList<string> targets) : IReplaySi
     public const int InFlight = 16;
 
     private readonly SemaphoreSlim _slots = new(InFlight, InFlight);
-    private readonly Dictionary<VsId, long[]> _counts = new();
+    private readonly Dictionary<VsId, VerdictCounts> _counts = new();
     private readonly Lock _gate = new();
     private IngressClient? _client;
     private string? _failure;
@@ -38,7 +38,7 @@ public sealed class IngressReplaySink(IReadOnlyList<string> targets) : IReplaySi
     public async Task StartAsync(IReadOnlyList<VirtualSystemConfig> virtualSystems, CancellationToken cancellationToken)
     {
         foreach (var vs in virtualSystems)
-            _counts[vs.Id] = new long[5];
+            _counts[vs.Id] = VerdictCounts.Zero;
         try
         {
             _client = await IngressClient.ConnectAsync(targets, 0, cancellationToken).ConfigureAwait(false);
@@ -90,12 +90,8 @@ public sealed class IngressReplaySink(IReadOnlyList<string> targets) : IReplaySi
                 Fail($"--target {r.Target}: {r.Lost + r.Unanswered} packets for VS {vs} got no verdict (member gone or VS not answering)");
             lock (_gate)
             {
-                var c = _counts[vs];
-                c[0] += r.Accepted;
-                c[1] += r.PolicyDropped;
-                c[2] += r.Rejected;
-                c[3] += r.OutOfState;
-                c[4] += r.OverLimit;
+                _counts[vs] = _counts[vs].Add(new VerdictCounts(r.Accepted, r.PolicyDropped, r.Rejected, r.OutOfState, r.OverLimit,
+                    OverPacketRate: r.OverPacketRate, OverNewConnectionRate: r.OverNewConnectionRate, Overload: r.Overload));
             }
         }
         finally
@@ -120,7 +116,7 @@ public sealed class IngressReplaySink(IReadOnlyList<string> targets) : IReplaySi
         if (_failure is { } failure)
             throw new ReplayException(failure);
         lock (_gate)
-            return _counts.ToDictionary(kv => kv.Key, kv => new VerdictCounts(kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4]));
+            return _counts.ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
     /// <inheritdoc />

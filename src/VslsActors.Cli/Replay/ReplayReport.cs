@@ -132,6 +132,11 @@ public sealed record ReplayReport
                 w.WriteNumber("reject", v.Verdicts.Rejected);
                 w.WriteNumber("out_of_state", v.Verdicts.OutOfState);
                 w.WriteNumber("over_limit", v.Verdicts.OverLimit);
+                // The kinds sum to over_limit (docs/limits.md).
+                w.WriteNumber("over_limit_connections", v.Verdicts.OverConnectionLimit);
+                w.WriteNumber("over_limit_packet_rate", v.Verdicts.OverPacketRate);
+                w.WriteNumber("over_limit_new_connection_rate", v.Verdicts.OverNewConnectionRate);
+                w.WriteNumber("over_limit_overload", v.Verdicts.Overload);
                 w.WriteNumber("connections", v.Connections);
                 w.WriteEndObject();
             }
@@ -177,7 +182,7 @@ public sealed record ReplayReport
         foreach (var v in VirtualSystems)
         {
             var n = v.Verdicts;
-            sb.AppendLine(c, $"  VS {v.Vs} ({v.Name}): accepted {n.Accepted:N0}, policy-drop {n.PolicyDropped:N0}, reject {n.Rejected:N0}, out-of-state {n.OutOfState:N0}, over-limit {n.OverLimit:N0}; {v.Connections:N0} connections");
+            sb.AppendLine(c, $"  VS {v.Vs} ({v.Name}): accepted {n.Accepted:N0}, policy-drop {n.PolicyDropped:N0}, reject {n.Rejected:N0}, out-of-state {n.OutOfState:N0}, over-limit {n.OverLimit:N0}{(n.OverLimit > 0 ? $" (connections {n.OverConnectionLimit:N0}, packets/s {n.OverPacketRate:N0}, new-connections/s {n.OverNewConnectionRate:N0}, overload {n.Overload:N0})" : "")}; {v.Connections:N0} connections");
         }
         if (OutFile is not null)
             sb.AppendLine(c, $"  connections written to {OutFile}: {ConnectionsWritten:N0}");

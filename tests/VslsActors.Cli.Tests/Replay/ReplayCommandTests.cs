@@ -108,6 +108,40 @@ public sealed class ReplayCommandTests
     }
 
     [Fact]
+    public async Task Over_limit_is_reported_by_kind_in_the_json_and_the_text_report()
+    {
+        using var dir = new TempDirectory();
+        var topology = dir.File("one-vs.conf");
+        await File.WriteAllTextAsync(topology, """
+            vsls {
+              members = [replay]
+              virtual-systems = [
+                { id = 1, name = tiny, priority = [replay], max-connections = 1,
+                  policy { rules = [ { name = all, source = any, service = any, action = accept } ] } }
+              ]
+            }
+            """);
+        // The first connection takes the only place in the table; the other two SYNs are over the
+        // connection limit (kind connections), and their later packets are out of state.
+        var capture = Pcap([.. Connection(40000), .. Connection(40001), .. Connection(40002)]);
+
+        var (run, report, table) = await ReplayAsync(dir, capture, "--topology", topology);
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Single(table);
+        var vs = Assert.Single(report!.Value.GetProperty("virtual_systems").EnumerateArray());
+        Assert.Equal(2, vs.GetProperty("over_limit").GetInt64());
+        Assert.Equal(2, vs.GetProperty("over_limit_connections").GetInt64());
+        Assert.Equal(0, vs.GetProperty("over_limit_packet_rate").GetInt64());
+        Assert.Equal(0, vs.GetProperty("over_limit_new_connection_rate").GetInt64());
+        Assert.Equal(0, vs.GetProperty("over_limit_overload").GetInt64());
+
+        var text = await CliRun.InProcessAsync(["replay", dir.File("in.pcap"), "--topology", topology]);
+        Assert.True(text.ExitCode == 0, text.Error);
+        Assert.Contains("over-limit 2 (connections 2, packets/s 0, new-connections/s 0, overload 0)", text.Output);
+    }
+
+    [Fact]
     public async Task A_file_that_is_not_a_capture_is_one_line_and_exit_2()
     {
         using var dir = new TempDirectory();
