@@ -13,6 +13,8 @@ using VslsActors.Domain.Net;
 using VslsActors.Domain.Topology;
 using VslsActors.Node;
 
+using static VslsActors.Benchmarks.BenchTraffic;
+
 namespace VslsActors.Benchmarks;
 
 /// <summary>
@@ -35,8 +37,6 @@ internal static class EstablishedBench
     private const int BatchesPerVs = 64;
     private const int InFlightPerVs = 8;
 
-    private static readonly NetAddress Server = NetAddress.Parse("192.168.1.10");
-
     public static int Run(string[] args)
     {
         var seconds = args.Length > 0 && int.TryParse(args[0], out var s) ? s : 10;
@@ -49,7 +49,7 @@ internal static class EstablishedBench
             var region = host.Services.GetRequiredService<ActorRegistry>().Get<VirtualSystemRegion>();
             var now = DateTime.UtcNow.Ticks;
             for (var v = 0; v < VsCount; v++)
-                Handshakes(region, v, now);
+                Handshakes(region, new VsId(v + 1), v, ConnectionsPerVs, now);
 
             foreach (var (shape, connectionsPerBatch) in new[] { ("trains: 32 connections x 8 packets per batch", 32), ("spread: 256 connections x 1 packet per batch", 256) })
             {
@@ -123,26 +123,6 @@ internal static class EstablishedBench
             }
         }
         return host;
-    }
-
-    private static NetAddress Client(int v, int c) => NetAddress.FromIPv4(0x0A000000u + (uint)(v << 16) + (uint)c);
-
-    private static PacketHeader FromClient(int v, int c, TcpFlags flags) => PacketHeader.Tcp(Client(v, c), 40000, Server, 443, flags, 500);
-
-    private static PacketHeader FromServer(int v, int c, TcpFlags flags) => PacketHeader.Tcp(Server, 443, Client(v, c), 40000, flags, 1500);
-
-    private static void Handshakes(IActorRef region, int v, long now)
-    {
-        var id = new VsId(v + 1);
-        foreach (var step in new Func<int, PacketHeader>[] { c => FromClient(v, c, TcpFlags.Syn), c => FromServer(v, c, TcpFlags.Syn | TcpFlags.Ack), c => FromClient(v, c, TcpFlags.Ack) })
-        {
-            var packets = new TimedPacket[ConnectionsPerVs];
-            for (var c = 0; c < ConnectionsPerVs; c++)
-                packets[c] = new TimedPacket(now, step(c));
-            var verdicts = region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(id, packets), TimeSpan.FromMinutes(1)).Result;
-            if (verdicts.Counts.Accepted != ConnectionsPerVs)
-                throw new InvalidOperationException($"VS {id}: handshake step accepted {verdicts.Counts.Accepted} of {ConnectionsPerVs}");
-        }
     }
 
     /// <summary>Per VS, <see cref="BatchesPerVs"/> batches of data packets on established connections.</summary>

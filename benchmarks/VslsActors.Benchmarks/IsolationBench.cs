@@ -9,6 +9,8 @@ using VslsActors.Domain.Flows;
 using VslsActors.Domain.Net;
 using VslsActors.Domain.Topology;
 
+using static VslsActors.Benchmarks.BenchTraffic;
+
 namespace VslsActors.Benchmarks;
 
 /// <summary>
@@ -34,7 +36,6 @@ internal static class IsolationBench
     private const int InFlightPerVs = 4;
     private const int FloodInFlightCap = 8192;
 
-    private static readonly NetAddress Server = NetAddress.Parse("192.168.1.10");
 
     public static int Run(string[] args)
     {
@@ -52,7 +53,7 @@ internal static class IsolationBench
             var region = host.Services.GetRequiredService<ActorRegistry>().Get<VirtualSystemRegion>();
             var now = DateTime.UtcNow.Ticks;
             for (var v = 2; v <= VsCount; v++)
-                Handshakes(region, v, now);
+                Handshakes(region, new VsId(v), v, ConnectionsPerVs, now);
 
             Phase(region, flood: null, TimeSpan.FromSeconds(2), 0); // warm-up
             var results = new List<(bool Flooded, PhaseResult Result)>();
@@ -93,18 +94,6 @@ internal static class IsolationBench
         return 0;
     }
 
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "n/a";
-        }
-    }
-
     /// <summary>
     /// 12 VSs accepting everything without sync (this measures sharing CPU and dispatcher, not the
     /// journal); VS 1 with a packets/s limit, room for every connection the phases open.
@@ -119,26 +108,6 @@ internal static class IsolationBench
         }
         sb.Append("  ]\n}\n");
         return TopologyLoader.Parse(sb.ToString(), "isolation-bench topology");
-    }
-
-    private static NetAddress Client(int v, int c) => NetAddress.FromIPv4(0x0A000000u + (uint)(v << 16) + (uint)c);
-
-    private static PacketHeader FromClient(int v, int c, TcpFlags flags, ushort port = 40000) => PacketHeader.Tcp(Client(v, c), port, Server, 443, flags, 500);
-
-    private static PacketHeader FromServer(int v, int c, TcpFlags flags) => PacketHeader.Tcp(Server, 443, Client(v, c), 40000, flags, 1500);
-
-    private static void Handshakes(IActorRef region, int v, long now)
-    {
-        var id = new VsId(v);
-        foreach (var step in new Func<int, PacketHeader>[] { c => FromClient(v, c, TcpFlags.Syn), c => FromServer(v, c, TcpFlags.Syn | TcpFlags.Ack), c => FromClient(v, c, TcpFlags.Ack) })
-        {
-            var packets = new TimedPacket[ConnectionsPerVs];
-            for (var c = 0; c < ConnectionsPerVs; c++)
-                packets[c] = new TimedPacket(now, step(c));
-            var verdicts = region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(id, packets), TimeSpan.FromMinutes(1)).Result;
-            if (verdicts.Counts.Accepted != ConnectionsPerVs)
-                throw new InvalidOperationException($"VS {id}: handshake step accepted {verdicts.Counts.Accepted} of {ConnectionsPerVs}");
-        }
     }
 
     private sealed record PhaseResult(double PacketsPerSecond, double P50Ms, double P99Ms, double FloodOffered, double FloodAccepted, double FloodRefused)

@@ -12,6 +12,8 @@ using VslsActors.Domain.Net;
 using VslsActors.Domain.Overload;
 using VslsActors.Domain.Topology;
 
+using static VslsActors.Benchmarks.BenchTraffic;
+
 namespace VslsActors.Benchmarks;
 
 /// <summary>
@@ -33,19 +35,16 @@ internal static class OverloadBench
     private const int InFlightPerVs = 8;
     private const int FloodInFlight = 16;
     private static readonly VsId FloodedVs = new(EstablishedVss + 1);
-    private static readonly NetAddress Server = NetAddress.Parse("192.168.1.10");
 
     public static int Run(string[] args)
     {
         var seconds = args.Length > 0 && int.TryParse(args[0], out var s) ? s : 10;
-        Console.WriteLine($"overload-bench: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, {seconds} s per phase (after 3 s warm-up); load before: {Load()}");
+        Console.WriteLine($"overload-bench: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, {seconds} s per phase (after 3 s warm-up); load before: {LoadAverage()}");
         var off = Phase(enabled: false, seconds);
         var on = Phase(enabled: true, seconds);
-        Console.WriteLine($"established packets/s under a new-connection flood: shedding on {on.EstablishedRate:N0} | baseline shedding off {off.EstablishedRate:N0} | ratio {on.EstablishedRate / off.EstablishedRate:F2}; load after: {Load()}");
+        Console.WriteLine($"established packets/s under a new-connection flood: shedding on {on.EstablishedRate:N0} | baseline shedding off {off.EstablishedRate:N0} | ratio {on.EstablishedRate / off.EstablishedRate:F2}; load after: {LoadAverage()}");
         return 0;
     }
-
-    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private sealed record PhaseResult(double EstablishedRate);
 
@@ -65,7 +64,7 @@ internal static class OverloadBench
             var region = host.Services.GetRequiredService<ActorRegistry>().Get<VirtualSystemRegion>();
             var now = DateTime.UtcNow.Ticks;
             for (var v = 0; v < EstablishedVss; v++)
-                Handshakes(region, v, now);
+                Handshakes(region, new VsId(v + 1), v, ConnectionsPerVs, now);
 
             using var stop = new CancellationTokenSource();
             var measuring = new ManualResetEventSlim();
@@ -100,7 +99,7 @@ internal static class OverloadBench
             var rate = accepted / elapsed.TotalSeconds;
             Console.WriteLine($"shedding {(enabled ? "on " : "off")}: established {rate:N0} packets/s ({accepted:N0} in {elapsed.TotalSeconds:F1} s, every one accepted) | " +
                               $"flood: {floodAccepted / elapsed.TotalSeconds:N0} new connections/s opened, {floodShed / elapsed.TotalSeconds:N0}/s shed (overload), {floodOther:N0} refused by the full table | " +
-                              $"time at level 0/1/2: {levels[0]:F1}/{levels[1]:F1}/{levels[2]:F1} s | monitor's max latency {maxLatencyMicros / 1000.0:N0} ms, max queued {maxQueued:N0} | load {Load()}");
+                              $"time at level 0/1/2: {levels[0]:F1}/{levels[1]:F1}/{levels[2]:F1} s | monitor's max latency {maxLatencyMicros / 1000.0:N0} ms, max queued {maxQueued:N0} | load {LoadAverage()}");
             return new PhaseResult(rate);
         }
         finally
@@ -110,27 +109,6 @@ internal static class OverloadBench
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             foreach (var f in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(dbPath) + "*"))
                 File.Delete(f);
-        }
-    }
-
-    private static NetAddress Client(int v, int c) => NetAddress.FromIPv4(0x0A000000u + (uint)(v << 16) + (uint)c);
-
-    private static void Handshakes(IActorRef region, int v, long now)
-    {
-        var id = new VsId(v + 1);
-        foreach (var step in new Func<int, PacketHeader>[]
-                 {
-                     c => PacketHeader.Tcp(Client(v, c), 40000, Server, 443, TcpFlags.Syn, 60),
-                     c => PacketHeader.Tcp(Server, 443, Client(v, c), 40000, TcpFlags.Syn | TcpFlags.Ack, 60),
-                     c => PacketHeader.Tcp(Client(v, c), 40000, Server, 443, TcpFlags.Ack, 52),
-                 })
-        {
-            var packets = new TimedPacket[ConnectionsPerVs];
-            for (var c = 0; c < ConnectionsPerVs; c++)
-                packets[c] = new TimedPacket(now, step(c));
-            var verdicts = region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(id, packets), TimeSpan.FromMinutes(1)).Result;
-            if (verdicts.Counts.Accepted != ConnectionsPerVs)
-                throw new InvalidOperationException($"VS {id}: handshake step accepted {verdicts.Counts.Accepted} of {ConnectionsPerVs}");
         }
     }
 
@@ -151,8 +129,8 @@ internal static class OverloadBench
                 {
                     var c = random.Next(ConnectionsPerVs);
                     packets[i] = new TimedPacket(now, random.Next(2) == 0
-                        ? PacketHeader.Tcp(Client(v, c), 40000, Server, 443, TcpFlags.Ack | TcpFlags.Psh, 500)
-                        : PacketHeader.Tcp(Server, 443, Client(v, c), 40000, TcpFlags.Ack, 1500));
+                        ? FromClient(v, c, TcpFlags.Ack | TcpFlags.Psh)
+                        : FromServer(v, c, TcpFlags.Ack));
                 }
                 pending.Enqueue((region.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(id, packets), TimeSpan.FromMinutes(1)), measuring.IsSet));
             }
