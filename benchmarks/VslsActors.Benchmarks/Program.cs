@@ -11,6 +11,7 @@ using VslsActors.Benchmarks;
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- ingress-bench [seconds] [streams]
 // or `vsls replay --embedded` of a generated capture against read/decode/dictionary baselines (see ReplayBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench [packets] [connections] [burst]
+//   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- replay-bench write FILE [packets] [connections] [burst]   (the capture only, to profile `vsls replay` on it)
 // or per-VS isolation: eleven VSs' throughput and p99 with and without a twelfth flooded past its limit (IsolationBench):
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- isolation-bench [seconds] [pps-limit] [factor]
 //   dotnet run -c Release --project benchmarks/VslsActors.Benchmarks -- overload-bench [seconds]

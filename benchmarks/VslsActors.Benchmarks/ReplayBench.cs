@@ -22,6 +22,15 @@ internal static class ReplayBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        // `replay-bench write FILE [packets] [connections] [burst]` only writes the capture: to profile
+        // `vsls replay` itself (e.g. under dotnet-trace) on the same traffic the benchmark measures.
+        if (args.Length > 1 && args[0] == "write")
+        {
+            var count = Generate(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2_000_000,
+                args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10_000, args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 8);
+            Console.WriteLine($"wrote {count:N0} packets to {args[1]}");
+            return 0;
+        }
         var packets = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2_000_000;
         var connections = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000;
         // Packets a connection sends in a row before the next connection's turn: 1 interleaves the ~1,000

@@ -32,13 +32,16 @@ public sealed class EmbeddedReplaySink : IReplaySink
     private static readonly TimeSpan AskTimeout = TimeSpan.FromMinutes(2);
     private static readonly MemberName Member = new("replay");
 
+    // One producer (the replay's loop) sends and collects: the in-flight bound is a queue of the asks
+    // unanswered, oldest first, with no lock or semaphore between the producer and the threads that
+    // answer. (A SemaphoreSlim released from the answering threads spun on its lock against the producer:
+    // a profile on the 2-core machine found it among the largest costs of the replay besides the VS.)
     private sealed class Vs(IActorRef actor)
     {
         public readonly IActorRef Actor = actor;
-        public readonly SemaphoreSlim Slots = new(InFlightPerVs, InFlightPerVs);
-        /// <summary>Verdicts so far, over-limit by kind included (replaced under a lock on this VS: answers arrive on pool threads).</summary>
+        public readonly Queue<Task<VirtualSystemReplies.PacketVerdicts>> InFlight = new(InFlightPerVs);
+        /// <summary>Verdicts of the batches collected so far, over-limit by kind included.</summary>
         public VerdictCounts Counts = VerdictCounts.Zero;
-        public Exception? Failure;
     }
 
     private readonly ConcurrentDictionary<VsId, Vs> _vss = new();
@@ -86,24 +89,25 @@ public sealed class EmbeddedReplaySink : IReplaySink
     public async ValueTask SendAsync(VsId vs, TimedPacket[] packets, CancellationToken cancellationToken)
     {
         var target = _vss.TryGetValue(vs, out var v) ? v : throw new ArgumentException($"VS {vs} was not started", nameof(vs));
-        if (target.Failure is { } failure)
-            throw Failed(vs, failure);
-        await target.Slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var reply = target.Actor.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(vs, packets), AskTimeout, CancellationToken.None);
-        _ = reply.ContinueWith(static (t, state) =>
+        // The bound: with InFlightPerVs batches unanswered, wait for the oldest. A VS mostly answers in
+        // order, so this waits about as long as waiting for any would.
+        if (target.InFlight.Count == InFlightPerVs)
+            await CollectOldestAsync(vs, target, cancellationToken).ConfigureAwait(false);
+        target.InFlight.Enqueue(target.Actor.Ask<VirtualSystemReplies.PacketVerdicts>(new VirtualSystemCommands.ProcessPackets(vs, packets), AskTimeout, CancellationToken.None));
+    }
+
+    private static async Task CollectOldestAsync(VsId id, Vs target, CancellationToken cancellationToken)
+    {
+        VirtualSystemReplies.PacketVerdicts reply;
+        try
         {
-            var target = (Vs)state!;
-            if (t.IsCompletedSuccessfully)
-            {
-                lock (target)
-                    target.Counts = target.Counts.Add(t.Result.Counts);
-            }
-            else
-            {
-                target.Failure ??= t.Exception?.InnerException ?? new TaskCanceledException();
-            }
-            target.Slots.Release();
-        }, target, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            reply = await target.InFlight.Dequeue().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw Failed(id, e);
+        }
+        target.Counts = target.Counts.Add(reply.Counts);
     }
 
     /// <inheritdoc />
@@ -112,14 +116,9 @@ public sealed class EmbeddedReplaySink : IReplaySink
         var result = new Dictionary<VsId, VerdictCounts>();
         foreach (var (id, vs) in _vss)
         {
-            // Taking every slot means every batch sent has been answered.
-            for (var i = 0; i < InFlightPerVs; i++)
-                await vs.Slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-            vs.Slots.Release(InFlightPerVs);
-            if (vs.Failure is { } failure)
-                throw Failed(id, failure);
-            lock (vs)
-                result[id] = vs.Counts;
+            while (vs.InFlight.Count > 0)
+                await CollectOldestAsync(id, vs, cancellationToken).ConfigureAwait(false);
+            result[id] = vs.Counts;
         }
         return result;
     }
@@ -140,8 +139,6 @@ public sealed class EmbeddedReplaySink : IReplaySink
     {
         if (_system is not null)
             await _system.Terminate().ConfigureAwait(false);
-        foreach (var vs in _vss.Values)
-            vs.Slots.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 
 namespace VslsActors.Traffic.Capture;
@@ -118,8 +117,9 @@ public sealed class ParallelCaptureDecoder : IDisposable
 
     private readonly CaptureReader _reader;
     private readonly CancellationTokenSource _stop = new();
-    private readonly BlockingCollection<DecodedChunk> _free = [];
-    private readonly BlockingCollection<DecodedChunk> _work = [];
+    // Parking, not spinning, queues: see ParkingQueue.
+    private readonly ParkingQueue<DecodedChunk> _free = new();
+    private readonly ParkingQueue<DecodedChunk> _work = new();
     private readonly Channel<DecodedChunk> _inOrder = Channel.CreateUnbounded<DecodedChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly List<Thread> _threads = [];
     private DecodedChunk? _current;
@@ -163,7 +163,7 @@ public sealed class ParallelCaptureDecoder : IDisposable
         {
             _current = null;
             previous.Clear();
-            _free.Add(previous, CancellationToken.None);
+            _free.Add(previous);
         }
         if (_done || !await _inOrder.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -190,13 +190,13 @@ public sealed class ParallelCaptureDecoder : IDisposable
         var token = _stop.Token;
         try
         {
-            var chunk = _free.Take(token);
+            var chunk = TakeFree(token);
             while (_reader.TryRead(out var frame))
             {
                 if (chunk.IsFull || !chunk.TryCopy(frame))
                 {
                     Dispatch(chunk);
-                    chunk = _free.Take(token);
+                    chunk = TakeFree(token);
                     chunk.TryCopy(frame);
                 }
             }
@@ -219,6 +219,13 @@ public sealed class ParallelCaptureDecoder : IDisposable
         }
     }
 
+    // The free pool is never completed: only cancellation (disposal) ends a wait for a chunk.
+    private DecodedChunk TakeFree(CancellationToken token)
+    {
+        _free.TryTake(out var chunk, token);
+        return chunk;
+    }
+
     private void Dispatch(DecodedChunk chunk)
     {
         chunk.Decoded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -230,7 +237,7 @@ public sealed class ParallelCaptureDecoder : IDisposable
     {
         try
         {
-            foreach (var chunk in _work.GetConsumingEnumerable(_stop.Token))
+            while (_work.TryTake(out var chunk, _stop.Token))
             {
                 try
                 {
