@@ -166,7 +166,11 @@ public abstract class CaptureReader : IDisposable
     /// <summary>Converts a count of <paramref name="unitsPerSecond"/> units since the Unix epoch into UTC ticks.</summary>
     private protected static long UnixToTicks(ulong units, UInt128 unitsPerSecond, long offsetSeconds)
     {
-        var ticks = (UInt128)units * TimeSpan.TicksPerSecond / unitsPerSecond;
+        // Microsecond resolution (classic pcap, pcapng's default) is an exact multiply: the 128-bit division
+        // below, per frame, was a measurable part of the reader thread's time (perf, 2026-11-27).
+        var ticks = unitsPerSecond == 1_000_000 && units <= ulong.MaxValue / 10
+            ? (UInt128)(units * 10)
+            : (UInt128)units * TimeSpan.TicksPerSecond / unitsPerSecond;
         // Clamped: a corrupt timestamp must not overflow; it still orders before/after its neighbours.
         var t = ticks > (UInt128)(DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks) ? DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks : (long)ticks;
         return Math.Clamp(DateTime.UnixEpoch.Ticks + t + offsetSeconds * TimeSpan.TicksPerSecond, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks);
